@@ -1,0 +1,58 @@
+# The two commands of a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TRANSLATIONS := crowdsource/translations
+export FLASK_APP := crowdsource
+
+.PHONY: run test install install-test compile-translations translations lint format worker
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed-app: $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed-app
+
+install: $(VENV)/.installed-app
+
+install-test: $(VENV)/.installed-test
+
+compile-translations: install
+	$(BIN)/pybabel -q compile -d $(TRANSLATIONS)
+
+# Serve the embedded default: SQLite under instance/, jobs inline, mail on the console.
+run: install compile-translations
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+# The whole suite: lint, format check, then tests on SQLite and PostgreSQL (when it answers),
+# Redis (when it answers) and Chromium (when installed). REQUIRE_SERVICES=1 turns every
+# missing service into a failure.
+test: install-test compile-translations
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# After changing visible strings: extract them and update both catalogs.
+translations: install
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel -q update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching -w 100
+	$(BIN)/python tools/fill_en_catalog.py
+
+lint: install-test
+	$(BIN)/ruff check .
+
+format: install-test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# A background worker for production (REDIS_URL must be set).
+worker: install
+	$(BIN)/rq worker --url "$$REDIS_URL" crowdsource

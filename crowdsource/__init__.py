@@ -1,0 +1,128 @@
+"""Crowdsource: the crowdsourcing innovation marketplace. create_app() wires the application."""
+
+import datetime as dt
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from crowdsource import config as settings
+from crowdsource.extensions import babel, bootstrap, csrf, db, login_manager, mailman, migrate
+
+#: Content-Security-Policy: the app's own scripts, styles, fonts and images only.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def create_app(config=None):
+    """Build the application; ``config`` overrides settings read from the environment."""
+    app = Flask(__name__)
+    app.config.from_object(settings.BaseSettings)
+    app.config.update(settings.from_environment())
+    app.config.update(config or {})
+    app.config["REMEMBER_COOKIE_DURATION"] = dt.timedelta(
+        days=app.config["REMEMBER_COOKIE_DURATION_DAYS"]
+    )
+    register_extensions(app)
+    register_blueprints(app)
+    register_templating(app)
+    register_security_headers(app)
+    register_error_handlers(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app):
+    from crowdsource.i18n import select_locale, select_timezone
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True)
+    csrf.init_app(app)
+    mailman.init_app(app)
+    bootstrap.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.refresh_view = "accounts.login"
+    login_manager.needs_refresh_message = _l("Please log in again to confirm it is you.")
+    login_manager.needs_refresh_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_user)
+
+
+def load_user(session_id):
+    """The user of a session id ``"<user id>:<session version>"``; stale versions are refused."""
+    from crowdsource.accounts.models import User
+
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version) or not user.active:
+        return None
+    return user
+
+
+def register_blueprints(app):
+    from crowdsource import accounts, home
+
+    app.register_blueprint(home.bp)
+    app.register_blueprint(accounts.bp)
+
+
+def register_templating(app):
+    from crowdsource.accounts.models import LANGUAGE_NAMES
+    from crowdsource.home import navigation
+    from crowdsource.i18n import current_language
+    from crowdsource.text import render_markdown
+    from crowdsource.web import ConfirmForm
+
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.globals["current_language"] = current_language
+
+    @app.context_processor
+    def inject_navigation():
+        return {
+            "nav": navigation(),
+            "language_names": LANGUAGE_NAMES,
+            "language_form": ConfirmForm(formdata=None),
+        }
+
+
+def register_security_headers(app):
+    @app.after_request
+    def add_security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        if app.config["CROWDSOURCE_ENV"] == "production":
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
+        return response
+
+
+def register_error_handlers(app):
+    from crowdsource.errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_cli(app):
+    from crowdsource.cli import register_commands
+
+    register_commands(app)

@@ -1,0 +1,178 @@
+"""Forms of the accounts package; validate_<field> methods give friendly messages."""
+
+import zoneinfo
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional
+
+from crowdsource.accounts import credit_code, passwords
+from crowdsource.accounts.models import (
+    LANGUAGE_NAMES,
+    ORG_KIND_LABELS,
+    OWNERSHIP_LABELS,
+    ROLE_LABELS,
+)
+from crowdsource.accounts.services import find_user_by_email
+
+REQUIRED = _l("This field is required.")
+
+
+def _required():
+    return InputRequired(message=REQUIRED)
+
+
+def _max_length(count):
+    return Length(max=count, message=_l("Use at most %(max)d characters.", max=count))
+
+
+def choices(labels):
+    """Select options from a mapping of enum member (or value) to label."""
+    return [SelectChoice(str(value), label) for value, label in labels.items()]
+
+
+def language_choices():
+    return choices(LANGUAGE_NAMES)
+
+
+def timezone_choices():
+    return [SelectChoice(zone) for zone in sorted(zoneinfo.available_timezones()) if "/" in zone]
+
+
+def _email_field(label):
+    return EmailField(
+        label,
+        [_required(), Email(message=_l("Enter a valid email address.")), _max_length(254)],
+    )
+
+
+class RegistrationForm(FlaskForm):
+    email = _email_field(_l("Email"))
+    display_name = StringField(_l("Display name"), [_required(), _max_length(80)])
+    password = PasswordField(
+        _l("Password"),
+        [_required(), _max_length(200)],
+        description=_l("At least 10 characters; not a common password."),
+    )
+    confirm = PasswordField(
+        _l("Repeat password"),
+        [_required(), EqualTo("password", message=_l("The passwords do not match."))],
+    )
+    locale = SelectField(_l("Preferred language"), choices=language_choices())
+
+    def validate_email(self, field):
+        if find_user_by_email(field.data) is not None:
+            raise ValidationError(_l("An account with this email already exists."))
+
+    def validate_password(self, field):
+        problem = passwords.weakness(field.data, self.email.data, self.display_name.data)
+        if problem:
+            raise ValidationError(problem)
+
+
+class LoginForm(FlaskForm):
+    email = _email_field(_l("Email"))
+    password = PasswordField(_l("Password"), [_required(), _max_length(200)])
+    remember = BooleanField(_l("Remember me"))
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), [_required(), _max_length(200)])
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def validate_current_password(self, field):
+        if not passwords.verify_password(self.user.password_hash, field.data):
+            raise ValidationError(_l("The current password is wrong."))
+
+    def validate_new_password(self, field):
+        problem = passwords.weakness(field.data, self.user.email, self.user.display_name)
+        if problem:
+            raise ValidationError(problem)
+
+    new_password = PasswordField(
+        _l("New password"),
+        [_required(), _max_length(200)],
+        description=_l("At least 10 characters; not a common password."),
+    )
+    confirm = PasswordField(
+        _l("Repeat new password"),
+        [_required(), EqualTo("new_password", message=_l("The passwords do not match."))],
+    )
+
+
+class ProfileForm(FlaskForm):
+    display_name = StringField(_l("Display name"), [_required(), _max_length(80)])
+    bio = TextAreaField(
+        _l("About you"),
+        [Optional(), _max_length(5000)],
+        description=_l("Markdown is supported."),
+    )
+    skills = StringField(
+        _l("Skills"),
+        [Optional(), _max_length(1000)],
+        description=_l("Separate skills with commas, e.g. machine vision, PLC, CFD."),
+    )
+    locale = SelectField(_l("Preferred language"), choices=language_choices())
+    timezone = SelectField(_l("Time zone"), choices=timezone_choices())
+
+
+class OrganizationForm(FlaskForm):
+    name = StringField(_l("Name"), [_required(), _max_length(200)])
+    kind = SelectField(_l("Kind"), choices=choices(ORG_KIND_LABELS))
+    ownership = SelectField(
+        _l("Ownership type"),
+        choices=[SelectChoice("", _l("— not stated —")), *choices(OWNERSHIP_LABELS)],
+        description=_l("Required for service agencies."),
+    )
+    credit_code = StringField(
+        _l("Unified social credit code"),
+        [_required()],
+        description=_l("18 characters, as on the business licence (统一社会信用代码)."),
+    )
+    center_id = SelectField(_l("Home innovation center"), coerce=int, choices=[])
+    description = TextAreaField(
+        _l("Description"), [Optional(), _max_length(5000)], description=_l("Markdown is supported.")
+    )
+
+    def validate_ownership(self, field):
+        if self.kind.data == "agency" and not field.data:
+            raise ValidationError(_l("A service agency must state its ownership type."))
+
+    def validate_credit_code(self, field):
+        messages = {
+            "length": _l("The code has exactly 18 characters."),
+            "characters": _l(
+                "The code uses only digits and capital letters other than I, O, Z, S and V."
+            ),
+            "division": _l("Characters 3 to 8 are the administrative division code: digits only."),
+            "check": _l("The check character does not match: please check the code for typos."),
+        }
+        problem = credit_code.problem(credit_code.normalize(field.data))
+        if problem:
+            raise ValidationError(messages[problem])
+
+
+class InviteForm(FlaskForm):
+    email = _email_field(_l("Email of a registered user"))
+    role = SelectField(_l("Role"), choices=choices(ROLE_LABELS))
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=choices(ROLE_LABELS))
+
+
+class ManagerForm(FlaskForm):
+    email = _email_field(_l("Email of a registered user"))

@@ -1,0 +1,306 @@
+"""Users, login attempts, centers, organizations, memberships and invitations."""
+
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy import orm
+
+from crowdsource.db import UTCDateTime, db, enum_column_type, utcnow
+
+
+class Language(enum.StrEnum):
+    ZH_CN = "zh_CN"
+    EN = "en"
+
+
+LANGUAGE_NAMES = {Language.ZH_CN: "中文", Language.EN: "English"}
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    #: stored stripped and lowercased, so uniqueness ignores case
+    email: orm.Mapped[str] = orm.mapped_column(sa.String(254), unique=True)
+    #: werkzeug hash string (scrypt by default)
+    password_hash: orm.Mapped[str] = orm.mapped_column(sa.String(255))
+    display_name: orm.Mapped[str] = orm.mapped_column(sa.String(80))
+    #: preferred UI language
+    locale: orm.Mapped[Language] = orm.mapped_column(
+        enum_column_type(Language, "user_locale"), default=Language.ZH_CN
+    )
+    #: IANA zone in which times are shown
+    timezone: orm.Mapped[str] = orm.mapped_column(sa.String(64), default="Asia/Shanghai")
+    #: Markdown, rendered through the sanitizer
+    bio: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
+    #: list of short skill tags
+    skills: orm.Mapped[list] = orm.mapped_column(sa.JSON, default=list)
+    #: platform operator
+    is_admin: orm.Mapped[bool] = orm.mapped_column(default=False)
+    #: a deactivated account cannot log in
+    active: orm.Mapped[bool] = orm.mapped_column(default=True)
+    #: bumped on password change: sessions and remember cookies of the old one stop working
+    session_version: orm.Mapped[int] = orm.mapped_column(default=1)
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+
+    memberships: orm.Mapped[list["Membership"]] = orm.relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_active(self):
+        return self.active
+
+    def get_id(self):
+        return f"{self.id}:{self.session_version}"
+
+    def __repr__(self):
+        return f"<User {self.id} {self.email}>"
+
+
+class LoginAttempt(db.Model):
+    """One try to log in to an account; the throttle counts recent failures."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (sa.Index("ix_login_attempts_email_at", "email", "at"),)
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    #: the normalized email that was tried (the account may not exist)
+    email: orm.Mapped[str] = orm.mapped_column(sa.String(254))
+    succeeded: orm.Mapped[bool]
+    #: client address, for the operator's eyes only
+    ip: orm.Mapped[str | None] = orm.mapped_column(sa.String(45))
+    at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+
+
+class CenterLevel(enum.StrEnum):
+    PROVINCE = "province"
+    CITY = "city"
+    COUNTY = "county"
+
+    @property
+    def label(self):
+        return CENTER_LEVEL_LABELS[self]
+
+
+CENTER_LEVEL_LABELS = {
+    CenterLevel.PROVINCE: _l("province"),
+    CenterLevel.CITY: _l("city"),
+    CenterLevel.COUNTY: _l("county"),
+}
+
+#: the level a center's parent must have
+PARENT_LEVEL = {CenterLevel.CITY: CenterLevel.PROVINCE, CenterLevel.COUNTY: CenterLevel.CITY}
+
+
+class Center(db.Model):
+    """A regional innovation center; centers form a province → city → county tree."""
+
+    __tablename__ = "centers"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    #: short stable name used by the CLI and URLs of later features, e.g. "qingdao"
+    code: orm.Mapped[str] = orm.mapped_column(sa.String(40), unique=True)
+    name_zh: orm.Mapped[str] = orm.mapped_column(sa.String(80))
+    name_en: orm.Mapped[str] = orm.mapped_column(sa.String(120))
+    level: orm.Mapped[CenterLevel] = orm.mapped_column(enum_column_type(CenterLevel, "level"))
+    parent_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("centers.id"))
+    #: materialized path of zero-padded ids, "/00000001/00000004/"; a subtree is a prefix
+    path: orm.Mapped[str] = orm.mapped_column(sa.String(255), index=True, default="")
+
+    parent: orm.Mapped["Center | None"] = orm.relationship(remote_side=[id])
+
+    @property
+    def name(self):
+        """The name in the current UI language."""
+        locale = get_locale()
+        return self.name_zh if locale is not None and locale.language == "zh" else self.name_en
+
+    @property
+    def ancestor_ids(self):
+        """Ids of this center and every center above it."""
+        return [int(part) for part in self.path.strip("/").split("/") if part]
+
+    @property
+    def depth(self):
+        return len(self.ancestor_ids) - 1
+
+    def __repr__(self):
+        return f"<Center {self.code}>"
+
+
+class CenterManager(db.Model):
+    """A user who manages a center, and with it the center's whole subtree."""
+
+    __tablename__ = "center_managers"
+    __table_args__ = (sa.UniqueConstraint("center_id", "user_id"),)
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    center_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("centers.id"))
+    user_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id"), index=True)
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+
+    center: orm.Mapped[Center] = orm.relationship()
+    user: orm.Mapped[User] = orm.relationship()
+
+
+class OrgKind(enum.StrEnum):
+    ENTERPRISE = "enterprise"
+    AGENCY = "agency"
+    INSTITUTION = "institution"
+
+    @property
+    def label(self):
+        return ORG_KIND_LABELS[self]
+
+
+ORG_KIND_LABELS = {
+    OrgKind.ENTERPRISE: _l("Enterprise"),
+    OrgKind.AGENCY: _l("Service agency"),
+    OrgKind.INSTITUTION: _l("University or research institute"),
+}
+
+
+class Ownership(enum.StrEnum):
+    STATE = "state"
+    PRIVATE = "private"
+    UNIVERSITY = "university"
+    RESEARCH_INSTITUTE = "research_institute"
+    OTHER = "other"
+
+    @property
+    def label(self):
+        return OWNERSHIP_LABELS[self]
+
+
+OWNERSHIP_LABELS = {
+    Ownership.STATE: _l("State-owned"),
+    Ownership.PRIVATE: _l("Private"),
+    Ownership.UNIVERSITY: _l("University"),
+    Ownership.RESEARCH_INSTITUTE: _l("Research institute"),
+    Ownership.OTHER: _l("Other"),
+}
+
+
+class Organization(db.Model):
+    """An enterprise, a service agency (科技服务机构) or a university / research institute."""
+
+    __tablename__ = "organizations"
+    __table_args__ = (
+        sa.CheckConstraint("kind <> 'agency' OR ownership IS NOT NULL", name="agency_ownership"),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    name: orm.Mapped[str] = orm.mapped_column(sa.String(200))
+    kind: orm.Mapped[OrgKind] = orm.mapped_column(enum_column_type(OrgKind, "kind"))
+    #: required for agencies
+    ownership: orm.Mapped[Ownership | None] = orm.mapped_column(
+        enum_column_type(Ownership, "ownership")
+    )
+    #: 统一社会信用代码, 18 characters, check digit verified (GB 32100-2015)
+    credit_code: orm.Mapped[str] = orm.mapped_column(sa.String(18), unique=True)
+    #: home innovation center
+    center_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("centers.id"), index=True)
+    #: Markdown, rendered through the sanitizer
+    description: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+
+    center: orm.Mapped[Center] = orm.relationship()
+    memberships: orm.Mapped[list["Membership"]] = orm.relationship(
+        back_populates="organization", order_by="Membership.id"
+    )
+
+    def __repr__(self):
+        return f"<Organization {self.id} {self.name}>"
+
+
+class Role(enum.StrEnum):
+    OWNER = "owner"
+    MEMBER = "member"
+
+    @property
+    def label(self):
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {Role.MEMBER: _l("Member"), Role.OWNER: _l("Owner")}
+
+
+class Membership(db.Model):
+    __tablename__ = "memberships"
+    __table_args__ = (sa.UniqueConstraint("user_id", "organization_id"),)
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    user_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id"))
+    organization_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("organizations.id"), index=True
+    )
+    role: orm.Mapped[Role] = orm.mapped_column(enum_column_type(Role, "role"))
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+
+    user: orm.Mapped[User] = orm.relationship(back_populates="memberships")
+    organization: orm.Mapped[Organization] = orm.relationship(back_populates="memberships")
+
+
+class InvitationStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self):
+        return INVITATION_STATUS_LABELS[self]
+
+
+INVITATION_STATUS_LABELS = {
+    InvitationStatus.PENDING: _l("pending"),
+    InvitationStatus.ACCEPTED: _l("accepted"),
+    InvitationStatus.DECLINED: _l("declined"),
+    InvitationStatus.CANCELLED: _l("cancelled"),
+}
+
+INVITATION_MOVES = {
+    InvitationStatus.PENDING: {
+        InvitationStatus.ACCEPTED,
+        InvitationStatus.DECLINED,
+        InvitationStatus.CANCELLED,
+    }
+}
+
+
+class Invitation(db.Model):
+    """An owner's invitation of a registered user to join an organization."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        # at most one pending invitation per user and organization
+        sa.Index(
+            "uq_invitations_pending",
+            "organization_id",
+            "invitee_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    organization_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("organizations.id"))
+    invitee_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id"), index=True)
+    invited_by_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id"))
+    #: the role the invitee gets on accepting
+    role: orm.Mapped[Role] = orm.mapped_column(enum_column_type(Role, "role"))
+    status: orm.Mapped[InvitationStatus] = orm.mapped_column(
+        enum_column_type(InvitationStatus, "status"), default=InvitationStatus.PENDING
+    )
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+    responded_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+
+    organization: orm.Mapped[Organization] = orm.relationship()
+    invitee: orm.Mapped[User] = orm.relationship(foreign_keys=[invitee_id])
+    invited_by: orm.Mapped[User] = orm.relationship(foreign_keys=[invited_by_id])

@@ -1,0 +1,207 @@
+"""Organization services: creating and editing organizations, invitations and memberships.
+
+Each function checks that the actor may do it (raising NotAllowed), changes the session's
+objects and flushes; the caller's transaction commits.
+"""
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+
+from crowdsource.accounts import authz, credit_code
+from crowdsource.accounts.models import (
+    INVITATION_MOVES,
+    Center,
+    Invitation,
+    InvitationStatus,
+    Membership,
+    Organization,
+    OrgKind,
+    Ownership,
+    Role,
+)
+from crowdsource.accounts.services import find_user_by_email
+from crowdsource.db import after_commit, db, utcnow
+from crowdsource.errors import Conflict, DomainError, NotAllowed
+from crowdsource.lifecycle import transition
+from crowdsource.queue import enqueue
+
+
+def _check_details(kind, ownership, code, center_id):
+    kind = OrgKind(kind)
+    if kind == OrgKind.AGENCY and not ownership:
+        raise DomainError(_l("A service agency must state its ownership type."))
+    if credit_code.problem(code):
+        raise DomainError(_l("This is not a valid unified social credit code."))
+    if db.session.get(Center, center_id) is None:
+        raise DomainError(_l("Choose an innovation center."))
+    return kind, Ownership(ownership) if ownership else None
+
+
+def _save_unique(organization):
+    try:
+        with db.session.begin_nested():
+            db.session.add(organization)
+    except IntegrityError:
+        raise Conflict(
+            _l("An organization with this unified social credit code is already registered.")
+        ) from None
+
+
+def create_organization(actor, name, kind, ownership, code, center_id, description=""):
+    """Register an organization with ``actor`` as its first owner.
+
+    Raises DomainError on invalid details, Conflict if the credit code is already registered.
+    """
+    code = credit_code.normalize(code)
+    kind, ownership = _check_details(kind, ownership, code, center_id)
+    organization = Organization(
+        name=name.strip(),
+        kind=kind,
+        ownership=ownership,
+        credit_code=code,
+        center_id=center_id,
+        description=description or "",
+    )
+    _save_unique(organization)
+    db.session.add(Membership(user=actor, organization=organization, role=Role.OWNER))
+    db.session.flush()
+    return organization
+
+
+def update_organization(actor, organization, name, kind, ownership, code, center_id, description):
+    """Change an organization's details (owners only); raises as create_organization does."""
+    authz.require_owner(actor, organization)
+    code = credit_code.normalize(code)
+    kind, ownership = _check_details(kind, ownership, code, center_id)
+    organization.name = name.strip()
+    organization.kind = kind
+    organization.ownership = ownership
+    organization.credit_code = code
+    organization.center_id = center_id
+    organization.description = description or ""
+    _save_unique(organization)
+    return organization
+
+
+def invite_member(actor, organization, email, role=Role.MEMBER):
+    """Invite the registered user with ``email``; they are told by mail once this commits.
+
+    Raises NotAllowed unless the actor owns the organization, DomainError if nobody has
+    registered with the email, Conflict if they are a member or already invited.
+    """
+    authz.require_owner(actor, organization)
+    invitee = find_user_by_email(email)
+    if invitee is None:
+        raise DomainError(_l("Nobody has registered with this email. Ask them to register first."))
+    if authz.membership_of(invitee, organization) is not None:
+        raise Conflict(_l("%(name)s is already a member.", name=invitee.display_name))
+    invitation = Invitation(
+        organization=organization, invitee=invitee, invited_by=actor, role=Role(role)
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(invitation)
+    except IntegrityError:
+        raise Conflict(
+            _l("%(name)s has already been invited.", name=invitee.display_name)
+        ) from None
+    after_commit(enqueue, "crowdsource.accounts.jobs:send_invitation_email", invitation.id)
+    return invitation
+
+
+def _lock_invitation(invitation):
+    return db.session.scalars(
+        sa.select(Invitation).filter_by(id=invitation.id).with_for_update()
+    ).one()
+
+
+def accept_invitation(actor, invitation):
+    """The invitee joins the organization with the invited role.
+
+    Raises NotAllowed for anyone but the invitee, IllegalTransition unless it is pending.
+    """
+    invitation = _lock_invitation(invitation)
+    if actor.id != invitation.invitee_id:
+        raise NotAllowed()
+    transition(invitation, InvitationStatus.ACCEPTED, INVITATION_MOVES)
+    invitation.responded_at = utcnow()
+    if authz.membership_of(actor, invitation.organization) is None:
+        db.session.add(
+            Membership(user=actor, organization=invitation.organization, role=invitation.role)
+        )
+    db.session.flush()
+    return invitation
+
+
+def decline_invitation(actor, invitation):
+    """The invitee declines; raises NotAllowed for anyone else, IllegalTransition unless pending."""
+    invitation = _lock_invitation(invitation)
+    if actor.id != invitation.invitee_id:
+        raise NotAllowed()
+    transition(invitation, InvitationStatus.DECLINED, INVITATION_MOVES)
+    invitation.responded_at = utcnow()
+    db.session.flush()
+    return invitation
+
+
+def cancel_invitation(actor, invitation):
+    """An owner withdraws a pending invitation."""
+    invitation = _lock_invitation(invitation)
+    authz.require_owner(actor, invitation.organization)
+    transition(invitation, InvitationStatus.CANCELLED, INVITATION_MOVES)
+    invitation.responded_at = utcnow()
+    db.session.flush()
+    return invitation
+
+
+def _lock_organization(organization):
+    """Lock the organization row: changes to its owners are serialised on it."""
+    db.session.execute(sa.select(Organization.id).filter_by(id=organization.id).with_for_update())
+
+
+def _owner_count(organization):
+    return db.session.scalar(
+        sa.select(sa.func.count(Membership.id)).filter_by(
+            organization_id=organization.id, role=Role.OWNER
+        )
+    )
+
+
+def _refuse_losing_last_owner(membership):
+    if membership.role == Role.OWNER and _owner_count(membership.organization) <= 1:
+        raise DomainError(
+            _l("An organization needs at least one owner. Make another member an owner first.")
+        )
+
+
+def leave_organization(actor, organization):
+    """The actor stops being a member; the last owner cannot leave."""
+    _lock_organization(organization)
+    membership = authz.membership_of(actor, organization)
+    if membership is None:
+        raise DomainError(_l("You are not a member of this organization."))
+    _refuse_losing_last_owner(membership)
+    db.session.delete(membership)
+    db.session.flush()
+
+
+def remove_member(actor, membership):
+    """An owner removes a member; the last owner cannot be removed."""
+    _lock_organization(membership.organization)
+    authz.require_owner(actor, membership.organization)
+    _refuse_losing_last_owner(membership)
+    db.session.delete(membership)
+    db.session.flush()
+
+
+def change_role(actor, membership, role):
+    """An owner makes a member an owner or an owner a member; the last owner stays owner."""
+    _lock_organization(membership.organization)
+    authz.require_owner(actor, membership.organization)
+    role = Role(role)
+    if role == Role.MEMBER:
+        _refuse_losing_last_owner(membership)
+    membership.role = role
+    db.session.flush()
+    return membership

@@ -1,0 +1,154 @@
+"""Account services: registration, login with throttling, passwords and profiles.
+
+Each function changes the session's objects and flushes; the caller's transaction commits.
+"""
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+
+from crowdsource.accounts import passwords
+from crowdsource.accounts.models import Language, LoginAttempt, User
+from crowdsource.db import db, utcnow
+from crowdsource.errors import Conflict, DomainError, TooManyAttempts
+
+MAX_SKILLS = 20
+MAX_SKILL_LENGTH = 40
+
+# A hash to check against when the account does not exist, so both cases take as long.
+_ABSENT_USER_HASH = None
+
+
+def normalize_email(email):
+    return (email or "").strip().lower()
+
+
+def find_user_by_email(email):
+    return db.session.scalar(sa.select(User).filter_by(email=normalize_email(email)))
+
+
+def register_user(email, password, display_name, locale=Language.ZH_CN, timezone=None):
+    """Create an account; raises Conflict if the email (ignoring case) is taken and
+    DomainError if the password is too weak."""
+    email = normalize_email(email)
+    problem = passwords.weakness(password, email, display_name)
+    if problem:
+        raise DomainError(problem)
+    user = User(
+        email=email,
+        password_hash=passwords.hash_password(password),
+        display_name=display_name.strip(),
+        locale=Language(locale),
+        timezone=timezone or "Asia/Shanghai",
+        skills=[],
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+    except IntegrityError:
+        raise Conflict(_l("An account with this email already exists.")) from None
+    return user
+
+
+def _recent_failures(email, now, window):
+    """Times of failed attempts on ``email`` within ``window``, after its last success."""
+    since = now - window
+    last_success = db.session.scalar(
+        sa.select(sa.func.max(LoginAttempt.at)).where(
+            LoginAttempt.email == email, LoginAttempt.succeeded.is_(True), LoginAttempt.at > since
+        )
+    )
+    query = sa.select(LoginAttempt.at).where(
+        LoginAttempt.email == email,
+        LoginAttempt.succeeded.is_(False),
+        LoginAttempt.at > (last_success or since),
+    )
+    return sorted(db.session.scalars(query), reverse=True)
+
+
+def authenticate(email, password, ip=None, now=None, max_failures=5, window_minutes=15):
+    """Check a login and record the attempt.
+
+    Returns the user, or None for a wrong email or password (the failure is recorded).
+    Raises TooManyAttempts, without checking the password, while the account has had
+    ``max_failures`` failures within ``window_minutes``.
+    """
+    email = normalize_email(email)
+    now = now or utcnow()
+    window = dt.timedelta(minutes=window_minutes)
+    failures = _recent_failures(email, now, window)
+    if len(failures) >= max_failures:
+        free_at = failures[max_failures - 1] + window
+        minutes = max(1, int((free_at - now).total_seconds() // 60) + 1)
+        raise TooManyAttempts(
+            _l(
+                "Too many failed logins for this account. Try again in %(minutes)d minutes.",
+                minutes=minutes,
+            ),
+            retry_after=int((free_at - now).total_seconds()) + 1,
+        )
+    user = find_user_by_email(email)
+    if user is None:
+        passwords.verify_password(_absent_user_hash(), password)
+        ok = False
+    else:
+        ok = passwords.verify_password(user.password_hash, password) and user.is_active
+    db.session.add(LoginAttempt(email=email, succeeded=ok, ip=ip, at=now))
+    db.session.flush()
+    return user if ok else None
+
+
+def _absent_user_hash():
+    global _ABSENT_USER_HASH
+    if _ABSENT_USER_HASH is None:
+        _ABSENT_USER_HASH = passwords.hash_password("absent-user-password")
+    return _ABSENT_USER_HASH
+
+
+def change_password(user, current_password, new_password):
+    """Set a new password; every other session and remember cookie stops working.
+
+    Raises DomainError if the current password is wrong or the new one too weak.
+    """
+    if not passwords.verify_password(user.password_hash, current_password):
+        raise DomainError(_l("The current password is wrong."))
+    problem = passwords.weakness(new_password, user.email, user.display_name)
+    if problem:
+        raise DomainError(problem)
+    user.password_hash = passwords.hash_password(new_password)
+    user.session_version += 1
+    db.session.flush()
+
+
+def parse_skills(text):
+    """Skill tags from comma-separated text (Chinese or English commas), deduplicated."""
+    seen = []
+    for part in (text or "").replace("，", ",").replace("、", ",").split(","):
+        skill = part.strip()
+        if skill and skill.lower() not in (s.lower() for s in seen):
+            seen.append(skill)
+    return seen
+
+
+def update_profile(user, display_name, bio, skills, locale, timezone):
+    """Change the user's public profile and preferences; raises DomainError on bad skills."""
+    if len(skills) > MAX_SKILLS:
+        raise DomainError(_l("List at most %(count)d skills.", count=MAX_SKILLS))
+    if any(len(skill) > MAX_SKILL_LENGTH for skill in skills):
+        raise DomainError(
+            _l("Each skill may have at most %(count)d characters.", count=MAX_SKILL_LENGTH)
+        )
+    user.display_name = display_name.strip()
+    user.bio = bio or ""
+    user.skills = list(skills)
+    user.locale = Language(locale)
+    user.timezone = timezone
+    db.session.flush()
+
+
+def set_language(user, locale):
+    """Remember the user's UI language."""
+    user.locale = Language(locale)
+    db.session.flush()

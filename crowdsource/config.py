@@ -1,0 +1,74 @@
+"""Settings from environment variables, with embedded defaults for a fresh machine.
+
+The embedded default is a SQLite file under ``instance/``, jobs run inline and mail is
+printed to the console. Production (``CROWDSOURCE_ENV=production``) refuses to start
+without a real ``SECRET_KEY``.
+"""
+
+import os
+
+DEV_SECRET_KEY = "dev-only-not-secret"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable configuration."""
+
+
+def _bool(value, default=False):
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_environment(environ=None):
+    """Return the settings read from ``environ`` (``os.environ`` by default)."""
+    env = os.environ if environ is None else environ
+    production = env.get("CROWDSOURCE_ENV", "development") == "production"
+    secret_key = env.get("SECRET_KEY")
+    if production and not secret_key:
+        raise ConfigError("SECRET_KEY must be set when CROWDSOURCE_ENV=production")
+    mail_server = env.get("MAIL_SERVER")
+    return {
+        "CROWDSOURCE_ENV": "production" if production else "development",
+        "SECRET_KEY": secret_key or DEV_SECRET_KEY,
+        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL", "sqlite:///crowdsource.db"),
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "RQ_QUEUE": env.get("RQ_QUEUE", "crowdsource"),
+        # Where users reach the site; links in mail sent by workers start with it.
+        "PUBLIC_URL": env.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # Mail: printed to the console until an SMTP server is configured.
+        "MAIL_BACKEND": env.get("MAIL_BACKEND", "smtp" if mail_server else "console"),
+        "MAIL_SERVER": mail_server or "localhost",
+        "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME"),
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD"),
+        "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),
+        "MAIL_USE_SSL": _bool(env.get("MAIL_USE_SSL")),
+        "MAIL_FILE_PATH": env.get("MAIL_FILE_PATH"),  # for MAIL_BACKEND=file
+        "MAIL_TIMEOUT": int(env.get("MAIL_TIMEOUT", "10")),
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "Crowdsource <noreply@localhost>"),
+        "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LOCALE", "zh_CN"),
+        "BABEL_DEFAULT_TIMEZONE": env.get("DEFAULT_TIMEZONE", "Asia/Shanghai"),
+        # Uploads of later issues are at most 20 MB; leave room for the form around them.
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(25 * 1024 * 1024))),
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+        "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "scrypt"),
+    }
+
+
+class BaseSettings:
+    """Settings that do not depend on the environment."""
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION_DAYS = 30
+    BOOTSTRAP_SERVE_LOCAL = True
+    BABEL_TRANSLATION_DIRECTORIES = "translations"
+    LANGUAGES = ("zh_CN", "en")
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    LOGIN_THROTTLE_FAILURES = 5
+    LOGIN_THROTTLE_MINUTES = 15

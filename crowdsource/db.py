@@ -1,0 +1,132 @@
+"""The database: the SQLAlchemy object, the Base model, UTC times, transaction() and after_commit().
+
+One user action is one transaction, owned by the view or the job that calls the services.
+Side effects (enqueueing a job, sending mail) are registered with :func:`after_commit` and run
+only once the commit succeeded.
+"""
+
+import datetime as dt
+import logging
+import sqlite3
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event, orm
+
+log = logging.getLogger(__name__)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(orm.DeclarativeBase):
+    """Base of every model; a stable naming convention keeps migrations portable."""
+
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+def utcnow():
+    """The current time, timezone-aware in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A point in time, stored in UTC and always read back timezone-aware.
+
+    SQLite keeps no time zone, so values are stored there as naive UTC.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware datetime in UTC")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def enum_column_type(enum_class, name):
+    """A portable enum type: a VARCHAR with a named CHECK constraint of the enum's values."""
+    return sa.Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=max(len(member.value) for member in enum_class),
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+@event.listens_for(sa.engine.Engine, "connect")
+def _configure_sqlite(dbapi_connection, connection_record):
+    """SQLite: enforce foreign keys; WAL lets readers and one writer work side by side."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA busy_timeout = 10000")
+        cursor.close()
+
+
+@contextmanager
+def transaction():
+    """Run the block as one database transaction: commit on success, roll back on error.
+
+    Callbacks registered with :func:`after_commit` run after the commit has returned, when
+    the session can be used again (an inline job opens a transaction of its own).
+    """
+    try:
+        yield db.session
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    _run_committed_callbacks(db.session)
+
+
+def after_commit(callback, *args, **kwargs):
+    """Run ``callback(*args, **kwargs)`` once the current transaction has committed.
+
+    If the transaction rolls back, the callback is dropped.
+    """
+    db.session.info.setdefault("pending_callbacks", []).append((callback, args, kwargs))
+
+
+def _run_committed_callbacks(session):
+    callbacks = session.info.pop("committed_callbacks", [])
+    for callback, args, kwargs in callbacks:
+        try:
+            callback(*args, **kwargs)
+        except Exception:
+            # The data is committed; a failed side effect must not turn success into an error.
+            log.exception("after-commit callback %r failed", callback)
+
+
+@event.listens_for(orm.Session, "after_commit")
+def _mark_callbacks_committed(session):
+    pending = session.info.pop("pending_callbacks", [])
+    session.info.setdefault("committed_callbacks", []).extend(pending)
+
+
+@event.listens_for(orm.Session, "after_soft_rollback")
+def _drop_pending_callbacks(session, previous_transaction):
+    if previous_transaction.parent is None:
+        session.info.pop("pending_callbacks", None)

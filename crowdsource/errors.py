@@ -1,0 +1,139 @@
+"""Domain errors and the error handlers that turn them, and HTTP errors, into pages or JSON.
+
+Services raise a :class:`DomainError`; one handler shows its message on an error page with its
+4xx status, or as ``{"error": ...}`` JSON for API and JSON clients.
+"""
+
+import logging
+
+from flask import jsonify, make_response, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A business rule refused the action; the message is shown to the user."""
+
+    status_code = 400
+
+    def __init__(self, message=None):
+        self.message = message or self.default_message
+        super().__init__(str(self.message))
+
+    default_message = _l("This action cannot be done.")
+
+
+class NotAllowed(DomainError):
+    """The actor may not do this to this object."""
+
+    status_code = 403
+    default_message = _l("You are not allowed to do this.")
+
+
+class NotFound(DomainError):
+    """The object does not exist (or the actor may not know that it does)."""
+
+    status_code = 404
+    default_message = _l("Not found.")
+
+
+class Conflict(DomainError):
+    """The action clashes with what is stored (a duplicate, a stale state)."""
+
+    status_code = 409
+    default_message = _l("This conflicts with existing data.")
+
+
+class IllegalTransition(Conflict):
+    """A state machine was asked for a move its table does not allow."""
+
+    default_message = _l("This action is not possible in the current state.")
+
+
+class TooManyAttempts(DomainError):
+    """The actor tried too often; the message says when to try again."""
+
+    status_code = 429
+    default_message = _l("Too many attempts. Please wait and try again.")
+
+    def __init__(self, message=None, retry_after=None):
+        super().__init__(message)
+        #: seconds after which a new attempt may succeed (the Retry-After header)
+        self.retry_after = retry_after
+
+
+# Titles and explanations of the error pages, in the user's language.
+ERROR_PAGES = {
+    400: (_l("Bad request"), _l("The request could not be understood. Please try again.")),
+    403: (_l("Forbidden"), _l("You do not have permission to see or change this.")),
+    404: (_l("Page not found"), _l("There is nothing at this address.")),
+    405: (_l("Method not allowed"), _l("This address does not accept that kind of request.")),
+    409: (_l("Conflict"), _l("This conflicts with existing data.")),
+    413: (
+        _l("Request too large"),
+        _l("What you sent is larger than this site accepts. Send a smaller file or less text."),
+    ),
+    429: (_l("Too many requests"), _l("Too many attempts. Please wait and try again.")),
+    500: (
+        _l("Something went wrong"),
+        _l("An unexpected error occurred on our side. It has been logged; please try again later."),
+    ),
+}
+
+
+def wants_json():
+    """True when the client is an API client rather than a browser."""
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def error_response(status, message=None):
+    """The error page (or JSON) for ``status``, with a specific message where there is one."""
+    title, explanation = ERROR_PAGES.get(status, ERROR_PAGES[400 if status < 500 else 500])
+    if wants_json():
+        return make_response(jsonify(error=str(message or explanation)), status)
+    page = render_template(
+        "errors/error.html", status=status, title=title, explanation=message or explanation
+    )
+    return make_response(page, status)
+
+
+def handle_domain_error(error):
+    response = error_response(error.status_code, str(error.message))
+    if getattr(error, "retry_after", None):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def handle_csrf_error(error):
+    return error_response(
+        400,
+        _l("The form has expired or was not sent from this site. Reload the page and try again."),
+    )
+
+
+def handle_http_exception(error):
+    if error.code is None or error.code < 400:
+        return error
+    # abort(status, description) in our views carries a specific reason worth showing.
+    specific = error.description if error.description != type(error).description else None
+    response = error_response(error.code, specific)
+    for header, value in error.get_headers():
+        if header.lower() in ("retry-after", "allow"):
+            response.headers[header] = value
+    return response
+
+
+def handle_unexpected_error(error):
+    original = getattr(error, "original_exception", None) or error
+    log.error("unhandled error on %s %s", request.method, request.path, exc_info=original)
+    return error_response(500)
+
+
+def register_error_handlers(app):
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(InternalServerError, handle_unexpected_error)

@@ -1,0 +1,51 @@
+"""The home page, the language switcher and the navigation of every page."""
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, render_template, request, session
+from flask_login import current_user
+
+from crowdsource.accounts import authz, services
+from crowdsource.accounts.models import Invitation, InvitationStatus, Membership
+from crowdsource.db import db, transaction
+from crowdsource.web import ConfirmForm, redirect_next
+
+bp = Blueprint("home", __name__)
+
+
+def navigation():
+    """What the navigation shows the current user: their roles decide the links."""
+    if not current_user.is_authenticated:
+        return {"pending_invitations": 0, "managed_centers": [], "organizations": []}
+    pending = db.session.scalar(
+        sa.select(sa.func.count(Invitation.id)).filter_by(
+            invitee_id=current_user.id, status=InvitationStatus.PENDING
+        )
+    )
+    memberships = db.session.scalars(
+        sa.select(Membership)
+        .filter_by(user_id=current_user.id)
+        .options(sa.orm.joinedload(Membership.organization))
+        .order_by(Membership.id)
+    ).all()
+    return {
+        "pending_invitations": pending,
+        "managed_centers": authz.managed_centers(current_user),
+        "organizations": [membership.organization for membership in memberships],
+    }
+
+
+@bp.get("/")
+def index():
+    return render_template("home.html")
+
+
+@bp.post("/language")
+def set_language():
+    lang = request.form.get("lang")
+    form = ConfirmForm()
+    if form.validate_on_submit() and lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+        if current_user.is_authenticated:
+            with transaction():
+                services.set_language(current_user, lang)
+    return redirect_next("home.index")

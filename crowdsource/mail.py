@@ -1,0 +1,23 @@
+"""Sending mail through Flask-Mailman (printed to the console until SMTP is configured)."""
+
+from flask import current_app, has_request_context, url_for
+from flask_mailman import EmailMessage
+
+
+def send_mail(to, subject, body):
+    """Send a plain-text message to one address."""
+    message = EmailMessage(
+        subject=subject,
+        body=body,
+        from_email=current_app.config["MAIL_DEFAULT_SENDER"],
+        to=[to],
+    )
+    message.send()
+
+
+def external_url(endpoint, **values):
+    """An absolute URL for a link in a message, also from a worker with no request."""
+    if has_request_context():
+        return url_for(endpoint, _external=True, **values)
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+        return url_for(endpoint, _external=True, **values)

@@ -1,0 +1,245 @@
+"""Fixtures: the app on SQLite and again on PostgreSQL, a clean database per test, a CSRF-aware
+client, login and builders.
+
+Every test that uses ``app`` runs once per database backend. PostgreSQL is the server at
+``TEST_DATABASE_URL`` (default: the local one); each run creates its own database there and
+drops it at the end. When the server does not answer the PostgreSQL runs are skipped, unless
+``REQUIRE_SERVICES=1``, which makes that a failure.
+"""
+
+import contextvars
+import os
+import secrets
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from flask import has_app_context
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
+
+from crowdsource import create_app
+from crowdsource.accounts import centers as center_services
+from crowdsource.accounts import orgs, services
+from crowdsource.db import db as _db
+from crowdsource.db import transaction
+from tests.helpers import PASSWORD, unavailable
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _admin_url():
+    return sa.engine.make_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_PG_URL))
+
+
+def create_pg_database():
+    """Create a fresh PostgreSQL database; returns its URL (string) or skips."""
+    admin_url = _admin_url()
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"cs_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as error:
+        unavailable(f"PostgreSQL at {admin_url.render_as_string()} does not answer: {error}")
+    finally:
+        engine.dispose()
+    return admin_url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_pg_database(url):
+    admin_url = _admin_url()
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = sa.engine.make_url(url).database
+    with engine.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def make_database_url(tmp_path_factory):
+    """Returns a function that makes an empty database of a backend and gives its URL."""
+    created = []
+
+    def make(backend):
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path_factory.mktemp('db')}/crowdsource.db"
+        url = create_pg_database()
+        created.append(url)
+        return url
+
+    yield make
+    for url in created:
+        drop_pg_database(url)
+
+
+def app_config(database_url, **overrides):
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": None,
+        "MAIL_BACKEND": "locmem",
+        "PUBLIC_URL": "http://crowdsource.test",
+        # A cheap scrypt: tests hash many passwords; production keeps werkzeug's default.
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request):
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def app(backend, make_database_url):
+    app = create_app(app_config(make_database_url(backend)))
+    with app.app_context():
+        _db.create_all()
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
+
+
+def clear_database(app):
+    """Remove every row of every table (a fresh database for the next test)."""
+    with app.app_context():
+        _db.session.remove()
+        tables = list(reversed(_db.metadata.sorted_tables))
+        with _db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                names = ", ".join(f'"{table.name}"' for table in tables)
+                connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    connection.execute(table.delete())
+
+
+@pytest.fixture
+def db(app):
+    """The database, empty at the start of the test, inside an app context."""
+    with app.app_context():
+        yield _db
+        _db.session.remove()
+    clear_database(app)
+
+
+class Client(FlaskClient):
+    """A test client that sends a valid CSRF token with every POST, unless ``csrf=False``.
+
+    Each request runs as in a server: in app and request contexts of its own (its own ``g``
+    and database session), never in the test's app context. The test's session commits before
+    and is expired after, so the test sees what the request stored.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            _db.session.commit()
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():
+            _db.session.expire_all()
+        return response
+
+    def csrf_token(self):
+        with self.session_transaction() as session:
+            raw = session.setdefault("csrf_token", secrets.token_hex(20))
+        serializer = URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token")
+        return serializer.dumps(raw)
+
+    def post(self, *args, csrf=True, **kwargs):
+        data = kwargs.get("data")
+        if csrf and (data is None or isinstance(data, dict)):
+            data = dict(data or {})
+            data.setdefault("csrf_token", self.csrf_token())
+            kwargs["data"] = data
+        return super().post(*args, **kwargs)
+
+
+@pytest.fixture
+def client(app, db):
+    app.test_client_class = Client
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+@pytest.fixture
+def login(client):
+    """``login(user)`` logs ``client`` in as ``user`` through the login form."""
+
+    def login_as(user, password=PASSWORD):
+        client.post("/logout")
+        response = client.post("/login", data={"email": user.email, "password": password})
+        assert response.status_code == 302, "login failed"
+        return client
+
+    return login_as
+
+
+@pytest.fixture
+def outbox(app, db):
+    """The mail sent during the test."""
+    mailman = app.extensions["mailman"]
+    mailman.outbox = []
+    return mailman.outbox
+
+
+@pytest.fixture
+def make_user(db):
+    counter = iter(range(1, 10_000))
+
+    def make(email=None, name=None, password=PASSWORD, locale="en", **attributes):
+        number = next(counter)
+        with transaction():
+            user = services.register_user(
+                email or f"user{number}@example.com", password, name or f"User {number}", locale
+            )
+            for key, value in attributes.items():
+                setattr(user, key, value)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def centers(db):
+    """Shandong with Qingdao (and Laoshan below it) and Zibo; returned by code."""
+    with transaction():
+        shandong = center_services.add_center("shandong", "山东省", "Shandong", "province")
+        qingdao = center_services.add_center("qingdao", "青岛市", "Qingdao", "city", shandong)
+        zibo = center_services.add_center("zibo", "淄博市", "Zibo", "city", shandong)
+        laoshan = center_services.add_center(
+            "laoshan", "崂山区", "Laoshan District", "county", qingdao
+        )
+    return {"shandong": shandong, "qingdao": qingdao, "zibo": zibo, "laoshan": laoshan}
+
+
+#: valid unified social credit codes for tests (check characters computed per GB 32100-2015)
+CREDIT_CODES = [
+    "91370200MA3C9F2X38",
+    "52370000MJD61234XE",
+    "12370000495571234X",
+    "91350100M000100Y43",
+    "91110000802100433B",
+]
+
+
+@pytest.fixture
+def make_org(db, centers):
+    codes = iter(CREDIT_CODES)
+
+    def make(owner, name="Haian Robotics", kind="enterprise", ownership=None, center=None):
+        with transaction():
+            return orgs.create_organization(
+                owner,
+                name,
+                kind,
+                ownership,
+                next(codes),
+                (center or centers["qingdao"]).id,
+                "",
+            )
+
+    return make

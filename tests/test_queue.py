@@ -1,0 +1,130 @@
+"""Background jobs: inline without Redis, on RQ with Redis (fakeredis and a real server, with
+a SimpleWorker and with an ``rq worker`` process that builds its own app); always after the
+commit, never for a rolled-back transaction."""
+
+import os
+import subprocess
+import sys
+import uuid
+
+import fakeredis
+import pytest
+import redis
+from rq import Queue, SimpleWorker
+
+from crowdsource.accounts import orgs
+from crowdsource.db import transaction
+from crowdsource.errors import DomainError
+from tests.helpers import unavailable
+
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_url():
+    connection = redis.Redis.from_url(TEST_REDIS_URL)
+    try:
+        connection.ping()
+    except redis.exceptions.ConnectionError as error:
+        unavailable(f"Redis at {TEST_REDIS_URL} does not answer: {error}")
+    return TEST_REDIS_URL
+
+
+@pytest.fixture
+def rq_app(app, monkeypatch):
+    """The app with RQ switched on, on a queue of its own; returns a function that installs
+    the queue (given a Redis URL and optionally a connection)."""
+
+    def switch_on(url, connection=None):
+        name = f"test-{uuid.uuid4().hex[:10]}"
+        monkeypatch.setitem(app.config, "REDIS_URL", url)
+        monkeypatch.setitem(app.config, "RQ_QUEUE", name)
+        connection = connection or redis.Redis.from_url(url)
+        queue = Queue(name, connection=connection)
+        app.extensions["rq_queue"] = queue
+        return queue
+
+    yield switch_on
+    queue = app.extensions.pop("rq_queue", None)
+    if queue is not None:
+        queue.empty()
+
+
+def invite(make_user, make_org):
+    owner, invitee = make_user(), make_user(email="invitee@example.com")
+    organization = make_org(owner)
+    with transaction():
+        orgs.invite_member(owner, organization, invitee.email)
+    return organization, owner, invitee
+
+
+def test_inline_job_runs_after_the_commit(db, make_user, make_org, outbox):
+    invite(make_user, make_org)
+    assert [message.to for message in outbox] == [["invitee@example.com"]]
+
+
+def test_no_job_for_a_rolled_back_transaction(db, make_user, make_org, outbox):
+    owner, invitee = make_user(), make_user()
+    organization = make_org(owner)
+    with pytest.raises(DomainError), transaction():
+        orgs.invite_member(owner, organization, invitee.email)
+        raise DomainError("changed my mind")
+    with transaction():
+        pass
+    assert outbox == []
+
+
+def run_worker_until_done(queue):
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+
+
+def test_job_waits_in_fakeredis_until_a_worker_runs_it(db, rq_app, make_user, make_org, outbox):
+    queue = rq_app("redis://fake", fakeredis.FakeStrictRedis())
+    invite(make_user, make_org)
+    assert outbox == [] and queue.count == 1
+    run_worker_until_done(queue)
+    assert [message.to for message in outbox] == [["invitee@example.com"]]
+
+
+def test_job_runs_on_a_real_redis_with_a_worker(db, rq_app, redis_url, make_user, make_org, outbox):
+    queue = rq_app(redis_url)
+    invite(make_user, make_org)
+    assert outbox == [] and queue.count == 1
+    run_worker_until_done(queue)
+    assert [message.to for message in outbox] == [["invitee@example.com"]]
+    assert queue.failed_job_registry.count == 0
+
+
+def test_rq_worker_process_builds_its_own_app(
+    app, db, rq_app, redis_url, make_user, make_org, tmp_path
+):
+    queue = rq_app(redis_url)
+    invite(make_user, make_org)
+    mail_dir = tmp_path / "mail"
+    env = dict(
+        os.environ,
+        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        REDIS_URL=redis_url,
+        MAIL_BACKEND="file",
+        MAIL_FILE_PATH=str(mail_dir),
+        PUBLIC_URL="https://crowdsource.example.cn",
+    )
+    result = subprocess.run(
+        [
+            os.path.join(os.path.dirname(sys.executable), "rq"),
+            "worker",
+            "--burst",
+            "--url",
+            redis_url,
+            queue.name,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    messages = "".join(path.read_text() for path in mail_dir.iterdir())
+    assert "To: invitee@example.com" in messages
+    assert "https://crowdsource.example.cn/invitations" in messages
+    assert queue.failed_job_registry.count == 0
