@@ -56,6 +56,19 @@ def drop_pg_database(url):
     engine.dispose()
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``postgresql`` (row locks, concurrency) run on PostgreSQL only."""
+    kept, dropped = [], []
+    for item in items:
+        on_sqlite = (
+            getattr(item, "callspec", None) and item.callspec.params.get("backend") == "sqlite"
+        )
+        (dropped if on_sqlite and item.get_closest_marker("postgresql") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(scope="session")
 def make_database_url(tmp_path_factory):
     """Returns a function that makes an empty database of a backend and gives its URL."""

@@ -11,9 +11,8 @@ from crowdsource.db import db, transaction
 from crowdsource.errors import DomainError
 
 
-def test_two_owners_leaving_together_leave_one_owner(app, backend, make_user, make_org):
-    if backend != "postgresql":
-        pytest.skip("SQLite has no row locks; this race is about SELECT … FOR UPDATE")
+@pytest.mark.postgresql
+def test_two_owners_leaving_together_leave_one_owner(app, make_user, make_org):
     first, second = make_user(), make_user()
     organization = make_org(first)
     db.session.add(Membership(user=second, organization=organization, role=Role.OWNER))
