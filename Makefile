@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TRANSLATIONS := crowdsource/translations
 export FLASK_APP := crowdsource
 
-.PHONY: run test install install-test compile-translations translations lint format worker
+.PHONY: run test install install-test compile-translations translations lint format worker cron
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,9 @@ format: install-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# A background worker for production (REDIS_URL must be set).
+# Background work for production (REDIS_URL must be set): a worker, and the periodic sweep.
 worker: install
 	$(BIN)/rq worker --url "$$REDIS_URL" crowdsource
+
+cron: install
+	$(BIN)/rq cron --url "$$REDIS_URL" crowdsource.cron

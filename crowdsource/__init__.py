@@ -1,6 +1,7 @@
 """Crowdsource: the crowdsourcing innovation marketplace. create_app() wires the application."""
 
 import datetime as dt
+import logging
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
@@ -31,6 +32,8 @@ def create_app(config=None):
     app.config.from_object(settings.BaseSettings)
     app.config.update(settings.from_environment())
     app.config.update(config or {})
+    if app.logger.level == logging.NOTSET:
+        app.logger.setLevel(logging.INFO)  # e.g. mail written to the log without SMTP
     app.config["REMEMBER_COOKIE_DURATION"] = dt.timedelta(
         days=app.config["REMEMBER_COOKIE_DURATION_DAYS"]
     )
@@ -38,6 +41,7 @@ def create_app(config=None):
     register_blueprints(app)
     register_templating(app)
     register_security_headers(app)
+    register_sweep_on_access(app)
     register_error_handlers(app)
     register_cli(app)
     return app
@@ -77,20 +81,24 @@ def load_user(session_id):
 
 
 def register_blueprints(app):
-    from crowdsource import accounts, home
+    from crowdsource import accounts, bids, contracts, home, notifications, tasks
 
     app.register_blueprint(home.bp)
-    app.register_blueprint(accounts.bp)
+    for package in (accounts, tasks, bids, contracts, notifications):
+        app.register_blueprint(package.blueprint())
 
 
 def register_templating(app):
     from crowdsource.accounts.models import LANGUAGE_NAMES
     from crowdsource.home import navigation
     from crowdsource.i18n import current_language
+    from crowdsource.money import format_bps, format_money
     from crowdsource.text import render_markdown
     from crowdsource.web import ConfirmForm
 
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["percent"] = format_bps
     app.jinja_env.globals["current_language"] = current_language
 
     @app.context_processor
@@ -114,6 +122,14 @@ def register_security_headers(app):
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
         return response
+
+
+def register_sweep_on_access(app):
+    """Deadlines pass even where no `flask sweep --every` process runs (the embedded mode):
+    every SWEEP_ON_ACCESS_SECONDS a request first runs the sweep (0 turns this off)."""
+    from crowdsource.sweep import sweep_on_access
+
+    app.before_request(sweep_on_access)
 
 
 def register_error_handlers(app):

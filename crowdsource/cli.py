@@ -93,7 +93,23 @@ def seed_demo():
     click.echo("Demo data created." if created else "Demo data already present.")
 
 
+@click.command("sweep")
+@click.option("--every", type=int, default=0, help="Repeat every N seconds (for production).")
+def sweep(every):
+    """End bidding on tasks whose deadline passed (and every other time-based transition)."""
+    import time
+
+    from crowdsource.sweep import sweep_due
+
+    while True:
+        click.echo(f"Sweep: {sweep_due()}")
+        if not every:
+            return
+        time.sleep(every)
+
+
 def register_commands(app):
+    app.cli.add_command(sweep)
     app.cli.add_command(centers_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo)

@@ -9,6 +9,9 @@ import os
 
 DEV_SECRET_KEY = "dev-only-not-secret"
 
+#: short names of mail backends of our own (Flask-Mailman knows smtp, console, file, locmem)
+MAIL_BACKENDS = {"log": "crowdsource.mail.LogEmailBackend"}
+
 
 class ConfigError(RuntimeError):
     """The environment does not describe a runnable configuration."""
@@ -28,6 +31,7 @@ def from_environment(environ=None):
     if production and not secret_key:
         raise ConfigError("SECRET_KEY must be set when CROWDSOURCE_ENV=production")
     mail_server = env.get("MAIL_SERVER")
+    mail_backend = env.get("MAIL_BACKEND") or ("smtp" if mail_server else "log")
     return {
         "CROWDSOURCE_ENV": "production" if production else "development",
         "SECRET_KEY": secret_key or DEV_SECRET_KEY,
@@ -36,8 +40,8 @@ def from_environment(environ=None):
         "RQ_QUEUE": env.get("RQ_QUEUE", "crowdsource"),
         # Where users reach the site; links in mail sent by workers start with it.
         "PUBLIC_URL": env.get("PUBLIC_URL", "http://127.0.0.1:5000"),
-        # Mail: printed to the console until an SMTP server is configured.
-        "MAIL_BACKEND": env.get("MAIL_BACKEND", "smtp" if mail_server else "console"),
+        # Mail: written to the log until an SMTP server is configured.
+        "MAIL_BACKEND": MAIL_BACKENDS.get(mail_backend, mail_backend),
         "MAIL_SERVER": mail_server or "localhost",
         "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
         "MAIL_USERNAME": env.get("MAIL_USERNAME"),
@@ -54,6 +58,11 @@ def from_environment(environ=None):
         "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_SECURE": production,
         "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "scrypt"),
+        # Agency brokerage (转化佣金) is capped at this rate, in basis points (3000 = 30 %).
+        "MAX_BROKERAGE_BPS": int(env.get("MAX_BROKERAGE_BPS", "3000")),
+        "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER"),  # default: instance/uploads
+        # Deadlines are swept on access at most this often without a separate sweeper.
+        "SWEEP_ON_ACCESS_SECONDS": int(env.get("SWEEP_ON_ACCESS_SECONDS", "30")),
     }
 
 

@@ -6,6 +6,7 @@ only once the commit succeeded.
 """
 
 import datetime as dt
+import enum
 import logging
 import sqlite3
 from contextlib import contextmanager
@@ -60,6 +61,24 @@ class UTCDateTime(sa.types.TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+#: translated labels of enum members, by enum class (see LabelledEnum)
+ENUM_LABELS = {}
+
+
+class LabelledEnum(enum.StrEnum):
+    """An enum whose members have a translated ``label``, registered with set_labels()."""
+
+    @property
+    def label(self):
+        return ENUM_LABELS[type(self)][self]
+
+
+def set_labels(enum_class, labels):
+    """Register the labels of every member of ``enum_class``."""
+    assert set(labels) == set(enum_class), f"labels of {enum_class.__name__} incomplete"
+    ENUM_LABELS[enum_class] = labels
 
 
 def enum_column_type(enum_class, name):

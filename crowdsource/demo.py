@@ -1,13 +1,33 @@
-"""Demo data for a fresh installation: Shandong's centers, organizations and people.
+"""Demo data for a fresh installation: Shandong's centers, organizations and people, and a living
+market of tasks with questions, bids and one awarded contract.
 
-Seeding is idempotent: what exists (by email, center code or credit code) is left alone.
+Seeding is idempotent: what exists (by email, center code, credit code, or a task's title in
+its organization) is left alone. The market is made through the real services, so it has the
+notifications, search terms and contract number that use would give it; its dates count from
+the moment of seeding.
 """
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import sqlalchemy as sa
+from flask import current_app
 
 from crowdsource.accounts import centers, services
 from crowdsource.accounts.models import Membership, Organization, Role
-from crowdsource.db import db
+from crowdsource.bids import services as bids
+from crowdsource.db import db, utcnow
+from crowdsource.demo_market import (
+    HAILAN,
+    INSTITUTE,
+    LUSHU,
+    POSTER,
+    QILU,
+    TASKS,
+)
+from crowdsource.tasks import questions
+from crowdsource.tasks import services as tasks
+from crowdsource.tasks.models import Task, Visibility
 
 DEMO_PASSWORD = "demo-password-2026"
 
@@ -43,16 +63,25 @@ ORGANIZATIONS = [
         "青岛海澜智能装备有限公司",
         "enterprise",
         None,
-        "91370200MA3C9F2X38",
+        HAILAN,
         "qingdao",
         "海洋工程与智能装备制造企业。A maker of marine and intelligent equipment.",
         [("enterprise@example.com", Role.OWNER), ("engineer@example.com", Role.MEMBER)],
     ),
     (
+        "寿光鲁蔬食品有限公司",
+        "enterprise",
+        None,
+        LUSHU,
+        "shouguang",
+        "蔬菜种植与果蔬加工企业，青岛海澜的关联企业。A vegetable grower and processor.",
+        [("enterprise@example.com", Role.OWNER)],
+    ),
+    (
         "山东齐鲁技术转移服务中心",
         "agency",
         "private",
-        "52370000MJD61234XE",
+        QILU,
         "jinan",
         "科技服务机构：技术转移、成果转化与知识产权服务。A technology transfer agency.",
         [("agency@example.com", Role.OWNER)],
@@ -61,12 +90,105 @@ ORGANIZATIONS = [
         "青岛海洋工程研究院",
         "institution",
         "research_institute",
-        "12370000495571234X",
+        INSTITUTE,
         "laoshan",
         "从事海洋工程装备研究的科研院所。A marine engineering research institute.",
         [],
     ),
 ]
+
+
+def _organization(code):
+    return db.session.scalar(sa.select(Organization).filter_by(credit_code=code))
+
+
+def _deadline(now, days):
+    """5 p.m. local time (the platform's default zone), ``days`` days after ``now``."""
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    local = (now.astimezone(zone) + dt.timedelta(days=days)).replace(
+        hour=17, minute=0, second=0, microsecond=0
+    )
+    return local.astimezone(dt.UTC)
+
+
+def _task_details(spec, now):
+    low, high = spec.budget
+    return tasks.TaskDetails(
+        title=spec.title,
+        summary=spec.summary,
+        description=spec.description,
+        contract_type=spec.contract_type,
+        fields=list(spec.fields),
+        skills=list(spec.skills),
+        budget_min_fen=low * 100,
+        budget_max_fen=high * 100,
+        bid_deadline=_deadline(now, spec.deadline_days),
+        delivery_date=(now + dt.timedelta(days=spec.delivery_days)).date(),
+        center_id=centers.find_center(spec.center).id,
+        visibility=Visibility.INVITE_ONLY if spec.invited else Visibility.PUBLIC,
+        bid_mode=spec.bid_mode,
+        ip_terms=spec.ip_terms,
+        nda_required=spec.nda_required,
+        invited_organizations=[_organization(code) for code in spec.invited],
+    )
+
+
+def _place(spec, task, now):
+    bidder = services.find_user_by_email(spec.bidder)
+    if task.nda_required:
+        tasks.accept_nda(bidder, task, now)
+    details = bids.BidDetails(
+        price_fen=spec.price * 100,
+        duration_days=spec.duration_days,
+        proposal=spec.proposal,
+        milestones=[
+            bids.ProposedMilestone(title, amount * 100, (now + dt.timedelta(days=days)).date())
+            for title, amount, days in spec.milestones
+        ],
+        agency=_organization(spec.agency) if spec.agency else None,
+        payee_organization=_organization(spec.payee) if spec.payee else None,
+        brokerage_bps=spec.brokerage_bps,
+    )
+    return bids.place_bid(bidder, task, details, now)
+
+
+def _post(spec, organization, now):
+    """Post one demo task and play its story: questions, bids, shortlist, closing, award."""
+    poster = services.find_user_by_email(POSTER)
+    task = tasks.create_task(poster, organization, _task_details(spec, now), now)
+    if spec.state == "draft":
+        return
+    tasks.publish_task(poster, task, now)
+    for email, body, reply in spec.questions:
+        asker = services.find_user_by_email(email)
+        if task.nda_required:
+            tasks.accept_nda(asker, task, now)
+        question = questions.ask(asker, task, body, now)
+        if reply:
+            questions.answer(poster, question, reply, now)
+    placed = [(bid_spec, _place(bid_spec, task, now)) for bid_spec in spec.bids]
+    for bid_spec, bid in placed:
+        if bid_spec.outcome in ("shortlisted", "awarded"):
+            bids.shortlist_bid(poster, bid)
+    if spec.state in ("closed", "awarded"):
+        tasks.close_bidding(poster, task, now)
+    for bid_spec, bid in placed:
+        if bid_spec.outcome == "awarded":
+            bids.award_bid(poster, bid, now)
+
+
+def seed_market(now=None):
+    """Post the demo tasks that are missing (by title in their organization), with their
+    questions and bids; returns True if any was posted."""
+    now = now or utcnow()
+    created = False
+    for spec in TASKS:
+        organization = _organization(spec.organization)
+        posted = sa.select(Task.id).filter_by(organization_id=organization.id, title=spec.title)
+        if db.session.scalar(posted) is None:
+            _post(spec, organization, now)
+            created = True
+    return created
 
 
 def seed():
@@ -88,8 +210,7 @@ def seed():
     users["admin@example.com"].is_admin = True
     centers.make_manager(users["manager@example.com"], centers.find_center("qingdao"))
     for name, kind, ownership, code, center_code, description, members in ORGANIZATIONS:
-        organization = db.session.scalar(sa.select(Organization).filter_by(credit_code=code))
-        if organization is not None:
+        if _organization(code) is not None:
             continue
         center = centers.find_center(center_code)
         organization = Organization(
@@ -105,4 +226,4 @@ def seed():
             db.session.add(Membership(user=users[email], organization=organization, role=role))
         created = True
     db.session.flush()
-    return created
+    return seed_market() or created

@@ -5,8 +5,9 @@ from flask import Blueprint, current_app, render_template, request, session
 from flask_login import current_user
 
 from crowdsource.accounts import authz, services
-from crowdsource.accounts.models import Invitation, InvitationStatus, Membership
+from crowdsource.accounts.models import Invitation, InvitationStatus, Membership, OrgKind
 from crowdsource.db import db, transaction
+from crowdsource.notifications.services import unread_count
 from crowdsource.web import ConfirmForm, redirect_next
 
 bp = Blueprint("home", __name__)
@@ -15,7 +16,13 @@ bp = Blueprint("home", __name__)
 def navigation():
     """What the navigation shows the current user: their roles decide the links."""
     if not current_user.is_authenticated:
-        return {"pending_invitations": 0, "managed_centers": [], "organizations": []}
+        return {
+            "pending_invitations": 0,
+            "managed_centers": [],
+            "organizations": [],
+            "unread_notifications": 0,
+            "is_enterprise": False,
+        }
     pending = db.session.scalar(
         sa.select(sa.func.count(Invitation.id)).filter_by(
             invitee_id=current_user.id, status=InvitationStatus.PENDING
@@ -31,6 +38,8 @@ def navigation():
         "pending_invitations": pending,
         "managed_centers": authz.managed_centers(current_user),
         "organizations": [membership.organization for membership in memberships],
+        "unread_notifications": unread_count(current_user),
+        "is_enterprise": any(m.organization.kind == OrgKind.ENTERPRISE for m in memberships),
     }
 
 

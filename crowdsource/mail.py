@@ -1,7 +1,21 @@
-"""Sending mail through Flask-Mailman (printed to the console until SMTP is configured)."""
+"""Sending mail through Flask-Mailman; written to the log until SMTP is configured."""
+
+import logging
 
 from flask import current_app, has_request_context, url_for
 from flask_mailman import EmailMessage
+from flask_mailman.backends.base import BaseEmailBackend
+
+log = logging.getLogger(__name__)
+
+
+class LogEmailBackend(BaseEmailBackend):
+    """Writes each message to the log (MAIL_BACKEND=log, the default without MAIL_SERVER)."""
+
+    def send_messages(self, email_messages):
+        for message in email_messages:
+            log.info("mail to %s: %s\n%s", ", ".join(message.to), message.subject, message.body)
+        return len(email_messages)
 
 
 def send_mail(to, subject, body):

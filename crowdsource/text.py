@@ -12,6 +12,16 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "td": {"align"}, "th": {"align"}}
 
 
+def split_tags(text, limit=None):
+    """Tags from comma-separated text (also Chinese commas and 、), deduplicated ignoring case."""
+    tags = []
+    for part in (text or "").replace("，", ",").replace("、", ",").split(","):
+        tag = part.strip()
+        if tag and tag.lower() not in (existing.lower() for existing in tags):
+            tags.append(tag)
+    return tags[:limit] if limit else tags
+
+
 def render_markdown(text):
     """Safe HTML for the Markdown ``text``: no scripts, styles, images or foreign attributes."""
     html = markdown_lib.markdown(text or "", extensions=["tables", "fenced_code", "sane_lists"])

@@ -22,7 +22,7 @@ from crowdsource import create_app
 from crowdsource.accounts import centers as center_services
 from crowdsource.accounts import orgs, services
 from crowdsource.db import db as _db
-from crowdsource.db import transaction
+from crowdsource.db import transaction, utcnow
 from tests.helpers import PASSWORD, unavailable
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -94,6 +94,7 @@ def app_config(database_url, **overrides):
         "REDIS_URL": None,
         "MAIL_BACKEND": "locmem",
         "PUBLIC_URL": "http://crowdsource.test",
+        "SWEEP_ON_ACCESS_SECONDS": 0,  # tests sweep explicitly, at the times they choose
         # A cheap scrypt: tests hash many passwords; production keeps werkzeug's default.
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
     }
@@ -132,8 +133,9 @@ def clear_database(app):
 
 @pytest.fixture
 def db(app):
-    """The database, empty at the start of the test, inside an app context."""
-    with app.app_context():
+    """The database, empty at the start of the test, inside a request context of an English
+    reader (so that messages raised by services called from tests are in English)."""
+    with app.test_request_context(headers={"Accept-Language": "en"}):
         yield _db
         _db.session.remove()
     clear_database(app)
@@ -254,5 +256,64 @@ def make_org(db, centers):
                 (center or centers["qingdao"]).id,
                 "",
             )
+
+    return make
+
+
+@pytest.fixture
+def make_task(db, centers):
+    """``make_task(owner, organization, **overrides)``: a published (open) task by default;
+    ``publish=False`` keeps it a draft."""
+    import datetime as dt
+
+    from crowdsource.tasks import services as task_services
+
+    def make(owner, organization, publish=True, **overrides):
+        values = dict(
+            title="Machine-vision inspection of PCB solder joints",
+            summary="Detect solder defects on our SMT line.",
+            description="We need a **vision system** that finds solder defects.",
+            contract_type="development",
+            fields=["智能制造"],
+            skills=["machine vision"],
+            budget_min_fen=5_000_000,
+            budget_max_fen=8_000_000,
+            bid_deadline=utcnow() + dt.timedelta(days=10),
+            delivery_date=(utcnow() + dt.timedelta(days=60)).date(),
+            center_id=organization.center_id,
+        )
+        values.update(overrides)
+        with transaction():
+            task = task_services.create_task(
+                owner, organization, task_services.TaskDetails(**values)
+            )
+            if publish:
+                task_services.publish_task(owner, task)
+        return task
+
+    return make
+
+
+@pytest.fixture
+def make_bid(db):
+    """``make_bid(bidder, task, price_fen=…, agency=None, …)``: a bid with one or two milestones."""
+    import datetime as dt
+
+    from crowdsource.bids import services as bid_services
+
+    def make(bidder, task, price_fen=6_000_000, milestones=None, **extra):
+        due = (utcnow() + dt.timedelta(days=30)).date()
+        if milestones is None:
+            first = price_fen // 2
+            milestones = [("Prototype", first, due), ("Line trial", price_fen - first, due)]
+        details = bid_services.BidDetails(
+            price_fen=price_fen,
+            duration_days=45,
+            proposal="We have built **three** such systems.",
+            milestones=[bid_services.ProposedMilestone(*m) for m in milestones],
+            **extra,
+        )
+        with transaction():
+            return bid_services.place_bid(bidder, task, details)
 
     return make

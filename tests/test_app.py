@@ -31,7 +31,7 @@ def test_embedded_defaults(monkeypatch):
         app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite:///crowdsource.db"
     )
     assert app.config["REDIS_URL"] is None
-    assert app.config["MAIL_BACKEND"] == "console"
+    assert app.config["MAIL_BACKEND"] == "crowdsource.mail.LogEmailBackend"
     assert not app.config["SESSION_COOKIE_SECURE"]
 
 

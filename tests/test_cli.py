@@ -1,11 +1,30 @@
 """Flask commands: centers add/list, users create-admin and make-manager, seed-demo."""
 
+import collections
+import contextvars
+import re
+
 import sqlalchemy as sa
 
+from crowdsource import demo, demo_market
 from crowdsource.accounts import authz
 from crowdsource.accounts.centers import find_center
 from crowdsource.accounts.models import Center, Membership, Organization, User
 from crowdsource.accounts.services import find_user_by_email
+from crowdsource.bids.models import Bid, BidStatus
+from crowdsource.contracts.models import Contract
+from crowdsource.db import utcnow
+from crowdsource.notifications.models import Kind, Notification
+from crowdsource.tasks import access
+from crowdsource.tasks.models import (
+    BidMode,
+    ContractType,
+    Question,
+    Task,
+    TaskInvitation,
+    TaskStatus,
+    Visibility,
+)
 from tests.helpers import table_counts
 
 
@@ -36,9 +55,9 @@ def test_centers_add_builds_the_tree(app, db):
 
 def test_centers_add_refuses_a_wrong_level_with_a_message(app, db):
     runner = app.test_cli_runner()
-    result = runner.invoke(
-        args=["centers", "add", "qingdao", "青岛市", "Qingdao", "--level", "city"]
-    )
+    args = ["centers", "add", "qingdao", "青岛市", "Qingdao", "--level", "city"]
+    # As from a shell: outside the test's request context, in an app context of its own.
+    result = contextvars.Context().run(runner.invoke, args=args)
     assert result.exit_code != 0
     # Commands speak the platform's default language (Chinese).
     assert "市级创新中心必须隶属于省级创新中心。" in result.output
@@ -60,10 +79,15 @@ def test_create_admin_and_make_manager(app, db, centers):
     assert result.exit_code != 0 and "No user with email nobody@example.com." in result.output
 
 
+def _organization(db, code):
+    return db.session.scalar(sa.select(Organization).filter_by(credit_code=code))
+
+
 def test_seed_demo_is_idempotent(app, db):
     runner = app.test_cli_runner()
     assert runner.invoke(args=["seed-demo"]).output.strip() == "Demo data created."
     counts = table_counts()
+    assert counts["tasks"] and counts["bids"] and counts["questions"] and counts["contracts"]
     assert runner.invoke(args=["seed-demo"]).output.strip() == "Demo data already present."
     assert table_counts() == counts
     assert {c.code for c in db.session.scalars(sa.select(Center))} >= {
@@ -76,8 +100,8 @@ def test_seed_demo_is_idempotent(app, db):
         "weihai",
         "laoshan",
     }
-    enterprise = db.session.scalar(sa.select(Organization).filter_by(kind="enterprise"))
-    agency = db.session.scalar(sa.select(Organization).filter_by(kind="agency"))
+    enterprise = _organization(db, demo_market.HAILAN)
+    agency = _organization(db, demo_market.QILU)
     assert len(enterprise.memberships) == 2 and len(agency.memberships) == 1
     manager = find_user_by_email("manager@example.com")
     assert [c.code for c in authz.managed_centers(manager)] == ["qingdao"]
@@ -95,3 +119,69 @@ def test_demo_logins_work(app, client):
         response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
         assert response.status_code == 302, email
         client.post("/logout")
+
+
+def test_seed_demo_builds_a_living_market(app, db):
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).output.strip() == "Demo data created."
+    tasks = db.session.scalars(sa.select(Task).order_by(Task.id)).all()
+    assert 10 <= len(tasks) <= 14
+    assert {task.contract_type for task in tasks} == set(ContractType)
+    assert {task.bid_mode for task in tasks} == set(BidMode)
+    assert len({task.center_id for task in tasks}) >= 5
+    assert len({task.organization_id for task in tasks}) == 2
+    assert all(task.bid_deadline > utcnow() for task in tasks)
+    assert all(task.delivery_date >= task.bid_deadline.date() for task in tasks)
+    statuses = collections.Counter(task.status for task in tasks)
+    assert statuses[TaskStatus.DRAFT] == 1 and statuses[TaskStatus.AWARDED] == 1
+    assert statuses[TaskStatus.CLOSED] == 1 and statuses[TaskStatus.OPEN] >= 8
+
+    solver = find_user_by_email(demo_market.SOLVER)
+    agency_member = find_user_by_email(demo_market.AGENCY_MEMBER)
+    agency = _organization(db, demo_market.QILU)
+    institute = _organization(db, demo_market.INSTITUTE)
+    (invite_only,) = [task for task in tasks if task.visibility == Visibility.INVITE_ONLY]
+    invitation = db.session.scalar(sa.select(TaskInvitation).filter_by(task_id=invite_only.id))
+    assert invitation.organization_id == agency.id
+    assert access.can_view(agency_member, invite_only) and not access.can_view(solver, invite_only)
+    (secret,) = [task for task in tasks if task.nda_required]
+    assert access.has_accepted_nda(solver, secret)
+    assert db.session.scalar(sa.select(Bid).filter_by(task_id=secret.id, bidder_id=solver.id))
+
+    asked = db.session.scalars(sa.select(Question)).all()
+    assert {question.asker_id for question in asked} == {solver.id, agency_member.id}
+    answered = [question for question in asked if question.answer]
+    assert 0 < len(answered) < len(asked)
+
+    bids = db.session.scalars(sa.select(Bid)).all()
+    assert any(bid.bidder_id == solver.id and bid.agency_id is None for bid in bids)
+    assert any(bid.agency_id == agency.id and bid.payee_organization_id is None for bid in bids)
+    brokered = [bid for bid in bids if bid.payee_organization_id == institute.id]
+    assert brokered and all(bid.brokerage_bps == 1500 for bid in brokered)
+    for bid in bids:
+        assert sum(m.amount_fen for m in bid.milestones) == bid.price_fen
+        assert all(m.due_date >= bid.created_at.date() for m in bid.milestones)
+        assert bid.task.organization_id not in authz.organization_ids_of(bid.bidder)
+
+    (contract,) = db.session.scalars(sa.select(Contract)).all()
+    assert re.fullmatch(rf"CS-{contract.signed_at.year}-000001", contract.number)
+    assert contract.task.status == TaskStatus.AWARDED
+    assert contract.payee_organization_id == institute.id and contract.brokerage_bps == 1500
+    assert len(contract.milestones) == 2
+    losers = [bid for bid in bids if bid.task_id == contract.task_id and bid.id != contract.bid_id]
+    assert losers and all(bid.status == BidStatus.REJECTED for bid in losers)
+    kinds = set(db.session.scalars(sa.select(Notification.kind)))
+    assert {Kind.BID_SUBMITTED, Kind.QUESTION_ANSWERED, Kind.BID_AWARDED} <= kinds
+
+
+def test_demo_market_is_searchable_and_shows_only_what_each_may_see(app, client, login):
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    page = client.get("/tasks?q=防腐涂层").get_data(as_text=True)
+    assert "海洋装备防腐涂层技术开发" in page
+    page = client.get("/tasks?q=machine+vision").get_data(as_text=True)
+    assert "Machine-vision inspection of stamped brackets" in page
+    page = client.get("/tasks").get_data(as_text=True)
+    assert "总装车间AGV集群调度系统开发" not in page  # the draft
+    assert "磷酸锰铁锂正极材料专利技术转让" not in page  # invite-only
+    assert "食品加工废水处理工艺咨询" in page
+    login(find_user_by_email(demo_market.AGENCY_MEMBER), demo.DEMO_PASSWORD)
+    assert "磷酸锰铁锂正极材料专利技术转让" in client.get("/tasks").get_data(as_text=True)

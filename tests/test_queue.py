@@ -128,3 +128,29 @@ def test_rq_worker_process_builds_its_own_app(
     assert "To: invitee@example.com" in messages
     assert "https://crowdsource.example.cn/invitations" in messages
     assert queue.failed_job_registry.count == 0
+
+
+def test_rq_cron_enqueues_the_sweep_and_a_worker_ends_bidding(
+    db, rq_app, redis_url, make_user, make_org, make_task, make_bid, monkeypatch
+):
+    import datetime as dt
+
+    from rq.cron import CronScheduler
+
+    from crowdsource.db import utcnow
+
+    queue = rq_app(redis_url)
+    monkeypatch.setenv("RQ_QUEUE", queue.name)
+    owner = make_user()
+    task = make_task(owner, make_org(owner))
+    make_bid(make_user(), task)
+    with transaction():
+        task.bid_deadline = utcnow() - dt.timedelta(minutes=1)
+    scheduler = CronScheduler(connection=queue.connection)
+    scheduler.load_config_from_file("crowdsource.cron")
+    assert [job.name for job in scheduler.enqueue_jobs()] == ["sweep"]
+    assert ("crowdsource.sweep:sweep_due",) in [job.args for job in queue.jobs]
+    assert str(task.status) == "open"
+    run_worker_until_done(queue)
+    db.session.refresh(task)
+    assert str(task.status) == "closed"

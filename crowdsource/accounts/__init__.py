@@ -4,4 +4,10 @@ from flask import Blueprint
 
 bp = Blueprint("accounts", __name__)
 
-from crowdsource.accounts import center_views, org_views, views  # noqa: E402, F401
+
+def blueprint():
+    """The blueprint with its views attached (imported here, not at package import, so that
+    models of this package can be imported without loading every view)."""
+    from crowdsource.accounts import center_views, org_views, views  # noqa: F401
+
+    return bp

@@ -14,7 +14,7 @@ from wtforms import (
     ValidationError,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional
+from wtforms.validators import Email, EqualTo, Optional
 
 from crowdsource.accounts import credit_code, passwords
 from crowdsource.accounts.models import (
@@ -24,21 +24,7 @@ from crowdsource.accounts.models import (
     ROLE_LABELS,
 )
 from crowdsource.accounts.services import find_user_by_email
-
-REQUIRED = _l("This field is required.")
-
-
-def _required():
-    return InputRequired(message=REQUIRED)
-
-
-def _max_length(count):
-    return Length(max=count, message=_l("Use at most %(max)d characters.", max=count))
-
-
-def choices(labels):
-    """Select options from a mapping of enum member (or value) to label."""
-    return [SelectChoice(str(value), label) for value, label in labels.items()]
+from crowdsource.forms import choices, max_length, required
 
 
 def language_choices():
@@ -52,21 +38,21 @@ def timezone_choices():
 def _email_field(label):
     return EmailField(
         label,
-        [_required(), Email(message=_l("Enter a valid email address.")), _max_length(254)],
+        [required(), Email(message=_l("Enter a valid email address.")), max_length(254)],
     )
 
 
 class RegistrationForm(FlaskForm):
     email = _email_field(_l("Email"))
-    display_name = StringField(_l("Display name"), [_required(), _max_length(80)])
+    display_name = StringField(_l("Display name"), [required(), max_length(80)])
     password = PasswordField(
         _l("Password"),
-        [_required(), _max_length(200)],
+        [required(), max_length(200)],
         description=_l("At least 10 characters; not a common password."),
     )
     confirm = PasswordField(
         _l("Repeat password"),
-        [_required(), EqualTo("password", message=_l("The passwords do not match."))],
+        [required(), EqualTo("password", message=_l("The passwords do not match."))],
     )
     locale = SelectField(_l("Preferred language"), choices=language_choices())
 
@@ -82,12 +68,12 @@ class RegistrationForm(FlaskForm):
 
 class LoginForm(FlaskForm):
     email = _email_field(_l("Email"))
-    password = PasswordField(_l("Password"), [_required(), _max_length(200)])
+    password = PasswordField(_l("Password"), [required(), max_length(200)])
     remember = BooleanField(_l("Remember me"))
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"), [_required(), _max_length(200)])
+    current_password = PasswordField(_l("Current password"), [required(), max_length(200)])
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -104,33 +90,34 @@ class ChangePasswordForm(FlaskForm):
 
     new_password = PasswordField(
         _l("New password"),
-        [_required(), _max_length(200)],
+        [required(), max_length(200)],
         description=_l("At least 10 characters; not a common password."),
     )
     confirm = PasswordField(
         _l("Repeat new password"),
-        [_required(), EqualTo("new_password", message=_l("The passwords do not match."))],
+        [required(), EqualTo("new_password", message=_l("The passwords do not match."))],
     )
 
 
 class ProfileForm(FlaskForm):
-    display_name = StringField(_l("Display name"), [_required(), _max_length(80)])
+    display_name = StringField(_l("Display name"), [required(), max_length(80)])
     bio = TextAreaField(
         _l("About you"),
-        [Optional(), _max_length(5000)],
+        [Optional(), max_length(5000)],
         description=_l("Markdown is supported."),
     )
     skills = StringField(
         _l("Skills"),
-        [Optional(), _max_length(1000)],
+        [Optional(), max_length(1000)],
         description=_l("Separate skills with commas, e.g. machine vision, PLC, CFD."),
     )
     locale = SelectField(_l("Preferred language"), choices=language_choices())
     timezone = SelectField(_l("Time zone"), choices=timezone_choices())
+    email_notifications = BooleanField(_l("Send me important notifications by e-mail"))
 
 
 class OrganizationForm(FlaskForm):
-    name = StringField(_l("Name"), [_required(), _max_length(200)])
+    name = StringField(_l("Name"), [required(), max_length(200)])
     kind = SelectField(_l("Kind"), choices=choices(ORG_KIND_LABELS))
     ownership = SelectField(
         _l("Ownership type"),
@@ -139,12 +126,12 @@ class OrganizationForm(FlaskForm):
     )
     credit_code = StringField(
         _l("Unified social credit code"),
-        [_required()],
+        [required()],
         description=_l("18 characters, as on the business licence (统一社会信用代码)."),
     )
     center_id = SelectField(_l("Home innovation center"), coerce=int, choices=[])
     description = TextAreaField(
-        _l("Description"), [Optional(), _max_length(5000)], description=_l("Markdown is supported.")
+        _l("Description"), [Optional(), max_length(5000)], description=_l("Markdown is supported.")
     )
 
     def validate_ownership(self, field):

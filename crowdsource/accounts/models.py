@@ -39,6 +39,10 @@ class User(UserMixin, db.Model):
     bio: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
     #: list of short skill tags
     skills: orm.Mapped[list] = orm.mapped_column(sa.JSON, default=list)
+    #: send e-mail for important notifications
+    email_notifications: orm.Mapped[bool] = orm.mapped_column(
+        default=True, server_default=sa.true()
+    )
     #: platform operator
     is_admin: orm.Mapped[bool] = orm.mapped_column(default=False)
     #: a deactivated account cannot log in
@@ -261,7 +265,7 @@ INVITATION_STATUS_LABELS = {
     InvitationStatus.PENDING: _l("pending"),
     InvitationStatus.ACCEPTED: _l("accepted"),
     InvitationStatus.DECLINED: _l("declined"),
-    InvitationStatus.CANCELLED: _l("cancelled"),
+    InvitationStatus.CANCELLED: _l("withdrawn"),
 }
 
 INVITATION_MOVES = {

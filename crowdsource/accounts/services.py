@@ -13,6 +13,7 @@ from crowdsource.accounts import passwords
 from crowdsource.accounts.models import Language, LoginAttempt, User
 from crowdsource.db import db, utcnow
 from crowdsource.errors import Conflict, DomainError, TooManyAttempts
+from crowdsource.text import split_tags
 
 MAX_SKILLS = 20
 MAX_SKILL_LENGTH = 40
@@ -124,15 +125,10 @@ def change_password(user, current_password, new_password):
 
 def parse_skills(text):
     """Skill tags from comma-separated text (Chinese or English commas), deduplicated."""
-    seen = []
-    for part in (text or "").replace("，", ",").replace("、", ",").split(","):
-        skill = part.strip()
-        if skill and skill.lower() not in (s.lower() for s in seen):
-            seen.append(skill)
-    return seen
+    return split_tags(text)
 
 
-def update_profile(user, display_name, bio, skills, locale, timezone):
+def update_profile(user, display_name, bio, skills, locale, timezone, email_notifications=True):
     """Change the user's public profile and preferences; raises DomainError on bad skills."""
     if len(skills) > MAX_SKILLS:
         raise DomainError(_l("List at most %(count)d skills.", count=MAX_SKILLS))
@@ -145,6 +141,7 @@ def update_profile(user, display_name, bio, skills, locale, timezone):
     user.skills = list(skills)
     user.locale = Language(locale)
     user.timezone = timezone
+    user.email_notifications = bool(email_notifications)
     db.session.flush()
 
 

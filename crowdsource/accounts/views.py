@@ -1,7 +1,7 @@
 """Registration, login, logout, password change and profiles."""
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, fresh_login_required, login_required, login_user, logout_user
 
@@ -66,6 +66,7 @@ def login():
 def logout():
     ConfirmForm().validate_on_submit()  # the CSRF check itself runs for every POST
     logout_user()
+    session.pop("_flashes", None)  # what was meant for this user is not shown to the next
     flash(_("You are logged out."), "info")
     return redirect(url_for("home.index"))
 
@@ -108,6 +109,7 @@ def edit_profile():
                     services.parse_skills(form.skills.data),
                     form.locale.data,
                     form.timezone.data,
+                    form.email_notifications.data,
                 )
         except DomainError as error:
             form.skills.errors.append(error.message)

@@ -6,3 +6,28 @@ document.addEventListener("submit", function (event) {
     event.preventDefault();
   }
 });
+
+// Tables of form rows (bid milestones): "add a row" clones the last row with the next index.
+document.addEventListener("click", function (event) {
+  const button = event.target.closest("[data-add-row]");
+  if (!button) {
+    return;
+  }
+  const body = document.querySelector("#" + button.getAttribute("data-add-row") + " tbody");
+  const rows = body.querySelectorAll("tr");
+  if (rows.length >= 12) {
+    return;
+  }
+  const copy = rows[rows.length - 1].cloneNode(true);
+  const next = rows.length;
+  copy.querySelectorAll("input").forEach(function (input) {
+    input.name = input.name.replace(/-\d+-/, "-" + next + "-");
+    input.id = input.id.replace(/-\d+-/, "-" + next + "-");
+    input.value = "";
+    input.classList.remove("is-invalid");
+  });
+  copy.querySelectorAll(".invalid-feedback").forEach(function (node) {
+    node.remove();
+  });
+  body.appendChild(copy);
+});

@@ -166,3 +166,12 @@ def test_changed_password_works_and_other_sessions_end(app, client, make_user, l
     client.post("/logout")
     assert log_in(client, "solver@example.com").status_code == 400
     assert log_in(client, "solver@example.com", "a brand new passphrase").status_code == 302
+
+
+def test_messages_meant_for_a_user_are_not_shown_after_logout(client, make_user, login):
+    login(make_user())
+    with client.session_transaction() as session:
+        session["_flashes"] = [("success", "Awarded. Contract CS-2026-000007 has been created.")]
+    client.post("/logout")
+    page = client.get("/").get_data(as_text=True)
+    assert "You are logged out." in page and "CS-2026-000007" not in page

@@ -10,6 +10,7 @@ def profile_form(**fields):
         "skills": "CFD， 机器视觉、Python, cfd",
         "locale": "en",
         "timezone": "Asia/Shanghai",
+        "email_notifications": "y",
     }
     data.update(fields)
     return data

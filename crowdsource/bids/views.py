@@ -1,0 +1,209 @@
+"""Bid pages: placing and editing a bid, the bid page, my bids, the enterprise's comparison,
+shortlist, reject and award."""
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
+
+from crowdsource.accounts import authz
+from crowdsource.accounts.models import Organization, OrgKind
+from crowdsource.bids import bp, services
+from crowdsource.bids.forms import BidForm, RejectForm
+from crowdsource.bids.models import Bid, BidStatus
+from crowdsource.db import db, transaction
+from crowdsource.errors import DomainError
+from crowdsource.money import fen_to_yuan_text, format_bps
+from crowdsource.tasks import access
+from crowdsource.tasks.models import Task
+from crowdsource.web import ConfirmForm, form_page, get_or_404
+
+
+def _agencies_of(user):
+    ids = authz.organization_ids_of(user)
+    query = sa.select(Organization).where(
+        Organization.id.in_(ids), Organization.kind == OrgKind.AGENCY
+    )
+    return list(db.session.scalars(query.order_by(Organization.name)))
+
+
+def _bid_form(task, bid=None):
+    form = BidForm()
+    form.bid_as.choices = [SelectChoice("", _("Myself, as an individual solver"))] + [
+        SelectChoice(str(agency.id), agency.name) for agency in _agencies_of(current_user)
+    ]
+    institutions = db.session.scalars(
+        sa.select(Organization)
+        .where(Organization.kind == OrgKind.INSTITUTION, Organization.id != task.organization_id)
+        .order_by(Organization.name)
+    )
+    form.payee_organization_id.choices = [SelectChoice("", _("— none —"))] + [
+        SelectChoice(str(org.id), org.name) for org in institutions
+    ]
+    if request.method == "GET" and bid is not None:
+        form.bid_as.data = str(bid.agency_id or "")
+        form.payee_organization_id.data = str(bid.payee_organization_id or "")
+        form.brokerage.data = format_bps(bid.brokerage_bps).rstrip("%") if bid.brokerage_bps else ""
+        form.price.data = fen_to_yuan_text(bid.price_fen)
+        form.duration_days.data = bid.duration_days
+        form.proposal.data = bid.proposal
+        while len(form.milestones) < len(bid.milestones):
+            form.milestones.append_entry()
+        for row, milestone in zip(form.milestones, bid.milestones, strict=False):
+            row.form.title.data = milestone.title
+            row.form.amount.data = fen_to_yuan_text(milestone.amount_fen)
+            row.form.due_date.data = milestone.due_date
+    return form
+
+
+def _details(form):
+    agency = db.session.get(Organization, int(form.bid_as.data)) if form.bid_as.data else None
+    payee_id = form.payee_organization_id.data
+    return services.BidDetails(
+        price_fen=form.price.fen,
+        duration_days=form.duration_days.data,
+        proposal=form.proposal.data,
+        milestones=[
+            services.ProposedMilestone(row.title.data, row.amount.fen, row.due_date.data)
+            for row in form.filled_milestones()
+        ],
+        agency=agency,
+        payee_organization=db.session.get(Organization, int(payee_id)) if payee_id else None,
+        brokerage_bps=form.brokerage.bps,
+    )
+
+
+@bp.route("/tasks/<int:task_id>/bid", methods=["GET", "POST"])
+@login_required
+def place(task_id):
+    task = get_or_404(Task, task_id)
+    access.require_view(current_user, task)
+    existing = services.live_bid_of(current_user, task)
+    agencies = _agencies_of(current_user)
+    if request.method == "GET" and existing is not None and not agencies:
+        # Nothing else to bid as: edit the bid there is.
+        return redirect(url_for("bids.edit", bid_id=existing.id))
+    form = _bid_form(task)
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                bid = services.place_bid(current_user, task, _details(form))
+        except DomainError as error:
+            form.price.errors.append(error.message)
+        else:
+            flash(_("Your bid has been submitted."), "success")
+            return redirect(url_for("bids.show", bid_id=bid.id))
+    return form_page(render_template("bids/form.html", form=form, task=task, bid=None), form)
+
+
+@bp.route("/bids/<int:bid_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(bid_id):
+    bid = get_or_404(Bid, bid_id)
+    services.require_view(current_user, bid)
+    if not services.is_bidder(current_user, bid):
+        abort(403)
+    form = _bid_form(bid.task, bid)
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                services.update_bid(current_user, bid, _details(form))
+        except DomainError as error:
+            form.price.errors.append(error.message)
+        else:
+            flash(_("Your bid has been updated."), "success")
+            return redirect(url_for("bids.show", bid_id=bid.id))
+    html = render_template("bids/form.html", form=form, task=bid.task, bid=bid)
+    return form_page(html, form)
+
+
+@bp.get("/bids/<int:bid_id>")
+@login_required
+def show(bid_id):
+    bid = get_or_404(Bid, bid_id)
+    services.require_view(current_user, bid)
+    return render_template(
+        "bids/show.html",
+        bid=bid,
+        task=bid.task,
+        is_bidder=services.is_bidder(current_user, bid),
+        is_enterprise=access.is_member(current_user, bid.task),
+        reject_form=RejectForm(),
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.get("/bids/mine")
+@login_required
+def mine():
+    agency_ids = [agency.id for agency in _agencies_of(current_user)]
+    condition = Bid.bidder_id == current_user.id
+    if agency_ids:
+        condition = sa.or_(condition, Bid.agency_id.in_(agency_ids))
+    bids = db.session.scalars(
+        sa.select(Bid)
+        .where(condition)
+        .options(sa.orm.joinedload(Bid.task), sa.orm.joinedload(Bid.agency))
+        .order_by(Bid.updated_at.desc(), Bid.id.desc())
+    ).all()
+    return render_template("bids/mine.html", bids=bids)
+
+
+@bp.get("/tasks/<int:task_id>/bids")
+@login_required
+def compare(task_id):
+    task = get_or_404(Task, task_id)
+    access.require_member(current_user, task)
+    bids = db.session.scalars(
+        sa.select(Bid)
+        .where(Bid.task_id == task.id, Bid.status != BidStatus.WITHDRAWN)
+        .options(
+            sa.orm.joinedload(Bid.bidder),
+            sa.orm.joinedload(Bid.agency),
+            sa.orm.joinedload(Bid.payee_organization),
+            sa.orm.selectinload(Bid.milestones),
+        )
+        .order_by(Bid.price_fen, Bid.id)
+    ).all()
+    return render_template(
+        "bids/compare.html", task=task, bids=bids, confirm=ConfirmForm(), reject_form=RejectForm()
+    )
+
+
+@bp.post("/bids/<int:bid_id>/<any(withdraw, shortlist, award):action>")
+@login_required
+def act(bid_id, action):
+    bid = get_or_404(Bid, bid_id)
+    ConfirmForm().validate_on_submit()
+    if action == "award":
+        with transaction():
+            contract = services.award_bid(current_user, bid)
+        flash(
+            _("Awarded. Contract %(number)s has been created.", number=contract.number), "success"
+        )
+        return redirect(url_for("contracts.show", contract_id=contract.id))
+    service = {"withdraw": services.withdraw_bid, "shortlist": services.shortlist_bid}[action]
+    with transaction():
+        service(current_user, bid)
+    messages = {
+        "withdraw": _("Your bid has been withdrawn."),
+        "shortlist": _("The bid is on your shortlist; the bidder has been told."),
+    }
+    flash(messages[action], "success")
+    if action == "shortlist":
+        return redirect(url_for("bids.compare", task_id=bid.task_id))
+    return redirect(url_for("bids.show", bid_id=bid.id))
+
+
+@bp.post("/bids/<int:bid_id>/reject")
+@login_required
+def reject(bid_id):
+    bid = get_or_404(Bid, bid_id)
+    form = RejectForm()
+    if not form.validate_on_submit():
+        abort(400, " ".join(str(m) for errors in form.errors.values() for m in errors))
+    with transaction():
+        services.reject_bid(current_user, bid, form.reason.data)
+    flash(_("The bid has been turned down; the bidder has been told."), "info")
+    return redirect(url_for("bids.compare", task_id=bid.task_id))

@@ -1,0 +1,147 @@
+"""Contracts made by awarding a bid, and their milestones."""
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import orm
+
+from crowdsource.accounts.models import Center, Organization, User
+from crowdsource.db import LabelledEnum, UTCDateTime, db, enum_column_type, set_labels, utcnow
+from crowdsource.tasks.models import ContractType, IPTerms, Task
+
+
+class ContractStatus(LabelledEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    IN_DISPUTE = "in_dispute"
+
+
+class MilestoneStatus(LabelledEnum):
+    PENDING = "pending"
+    FUNDED = "funded"
+    SUBMITTED = "submitted"
+    RELEASED = "released"
+    DISPUTED = "disputed"
+    REFUNDED = "refunded"
+    SPLIT = "split"
+
+
+set_labels(
+    ContractStatus,
+    {
+        ContractStatus.ACTIVE: _l("active"),
+        ContractStatus.COMPLETED: _l("completed"),
+        ContractStatus.CANCELLED: _l("cancelled"),
+        ContractStatus.IN_DISPUTE: _l("in dispute"),
+    },
+)
+set_labels(
+    MilestoneStatus,
+    {
+        MilestoneStatus.PENDING: _l("awaiting funding"),
+        MilestoneStatus.FUNDED: _l("funded"),
+        MilestoneStatus.SUBMITTED: _l("delivered, awaiting acceptance"),
+        MilestoneStatus.RELEASED: _l("released"),
+        MilestoneStatus.DISPUTED: _l("disputed"),
+        MilestoneStatus.REFUNDED: _l("refunded"),
+        MilestoneStatus.SPLIT: _l("split by ruling"),
+    },
+)
+
+
+class Contract(db.Model):
+    """The agreement between the enterprise and the winning bidder, numbered CS-<year>-<seq>."""
+
+    __tablename__ = "contracts"
+    __table_args__ = (
+        sa.CheckConstraint("price_fen > 0", name="price_positive"),
+        sa.CheckConstraint(
+            "(payee_user_id IS NULL) <> (payee_organization_id IS NULL)", name="one_payee"
+        ),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    #: platform contract number, e.g. CS-2026-000123
+    number: orm.Mapped[str] = orm.mapped_column(sa.String(20), unique=True)
+    #: a task is awarded once
+    task_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("tasks.id"), unique=True)
+    bid_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("bids.id"), unique=True)
+    #: the enterprise
+    client_organization_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("organizations.id"), index=True
+    )
+    #: the person who placed the winning bid
+    solver_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id"), index=True)
+    #: the agency that bid, if any
+    agency_id: orm.Mapped[int | None] = orm.mapped_column(
+        sa.ForeignKey("organizations.id"), index=True
+    )
+    #: who is paid: an individual solver, or an organization (the agency or its institution)
+    payee_user_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("users.id"))
+    payee_organization_id: orm.Mapped[int | None] = orm.mapped_column(
+        sa.ForeignKey("organizations.id"), index=True
+    )
+    brokerage_bps: orm.Mapped[int] = orm.mapped_column(default=0)
+    center_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("centers.id"), index=True)
+    contract_type: orm.Mapped[ContractType] = orm.mapped_column(
+        enum_column_type(ContractType, "contract_type")
+    )
+    ip_terms: orm.Mapped[IPTerms] = orm.mapped_column(enum_column_type(IPTerms, "ip_terms"))
+    price_fen: orm.Mapped[int] = orm.mapped_column(sa.BigInteger)
+    currency: orm.Mapped[str] = orm.mapped_column(sa.String(3), default="CNY")
+    status: orm.Mapped[ContractStatus] = orm.mapped_column(
+        enum_column_type(ContractStatus, "status"), default=ContractStatus.ACTIVE
+    )
+    signed_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+
+    task: orm.Mapped[Task] = orm.relationship()
+    client_organization: orm.Mapped[Organization] = orm.relationship(
+        foreign_keys=[client_organization_id]
+    )
+    solver: orm.Mapped[User] = orm.relationship(foreign_keys=[solver_id])
+    agency: orm.Mapped[Organization | None] = orm.relationship(foreign_keys=[agency_id])
+    payee_user: orm.Mapped[User | None] = orm.relationship(foreign_keys=[payee_user_id])
+    payee_organization: orm.Mapped[Organization | None] = orm.relationship(
+        foreign_keys=[payee_organization_id]
+    )
+    center: orm.Mapped[Center] = orm.relationship()
+    milestones: orm.Mapped[list["Milestone"]] = orm.relationship(
+        back_populates="contract", order_by="Milestone.position"
+    )
+
+    @property
+    def payee_name(self):
+        if self.payee_organization is not None:
+            return self.payee_organization.name
+        return self.payee_user.display_name
+
+
+class Milestone(db.Model):
+    __tablename__ = "milestones"
+    __table_args__ = (
+        sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
+        sa.UniqueConstraint("contract_id", "position"),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    contract_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("contracts.id"))
+    position: orm.Mapped[int]
+    title: orm.Mapped[str] = orm.mapped_column(sa.String(200))
+    amount_fen: orm.Mapped[int] = orm.mapped_column(sa.BigInteger)
+    due_date: orm.Mapped[dt.date]
+    status: orm.Mapped[MilestoneStatus] = orm.mapped_column(
+        enum_column_type(MilestoneStatus, "status"), default=MilestoneStatus.PENDING
+    )
+
+    contract: orm.Mapped[Contract] = orm.relationship(back_populates="milestones")
+
+
+class ContractNumber(db.Model):
+    """The last contract sequence number used in a year (numbers restart every year)."""
+
+    __tablename__ = "contract_numbers"
+
+    year: orm.Mapped[int] = orm.mapped_column(primary_key=True, autoincrement=False)
+    last: orm.Mapped[int] = orm.mapped_column(default=0)

@@ -1,0 +1,78 @@
+"""Contract services: numbering and creating the contract of an awarded bid; who may see it."""
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from crowdsource.accounts import authz
+from crowdsource.contracts.models import Contract, ContractNumber, Milestone
+from crowdsource.db import db
+
+
+def next_contract_number(year):
+    """The next number of ``year``, "CS-<year>-<six digits>"; concurrent callers get distinct
+    numbers (the year's counter row is updated in place, which locks it)."""
+    if db.session.get(ContractNumber, year) is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(ContractNumber(year=year, last=0))
+        except IntegrityError:
+            pass  # another transaction created the year's counter first
+    sequence = db.session.execute(
+        sa.update(ContractNumber)
+        .where(ContractNumber.year == year)
+        .values(last=ContractNumber.last + 1)
+        .returning(ContractNumber.last)
+    ).scalar_one()
+    return f"CS-{year}-{sequence:06d}"
+
+
+def create_contract(task, bid, now):
+    """The contract of ``bid`` on ``task``, with the bid's milestones, in state active/pending.
+
+    The payee is the bid's payee institution, else the agency, else the individual bidder.
+    """
+    payee_organization = bid.payee_organization or bid.agency
+    contract = Contract(
+        number=next_contract_number(now.year),
+        task_id=task.id,
+        bid_id=bid.id,
+        client_organization_id=task.organization_id,
+        solver_id=bid.bidder_id,
+        agency_id=bid.agency_id,
+        payee_organization_id=payee_organization.id if payee_organization else None,
+        payee_user_id=None if payee_organization else bid.bidder_id,
+        brokerage_bps=bid.brokerage_bps if bid.payee_organization_id else 0,
+        center_id=task.center_id,
+        contract_type=task.contract_type,
+        ip_terms=task.ip_terms,
+        price_fen=bid.price_fen,
+        currency=bid.currency,
+        signed_at=now,
+    )
+    db.session.add(contract)
+    for milestone in bid.milestones:
+        contract.milestones.append(
+            Milestone(
+                position=milestone.position,
+                title=milestone.title,
+                amount_fen=milestone.amount_fen,
+                due_date=milestone.due_date,
+            )
+        )
+    db.session.flush()
+    return contract
+
+
+def can_view(user, contract):
+    """The parties (enterprise, solver, agency, payee), the center's managers and the admin."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.id in (contract.solver_id, contract.payee_user_id):
+        return True
+    organizations = authz.organization_ids_of(user)
+    parties = {
+        contract.client_organization_id,
+        contract.agency_id,
+        contract.payee_organization_id,
+    }
+    return bool(organizations & parties) or authz.manages_center_of(user, contract)

@@ -1,0 +1,38 @@
+"""The text of each kind of notification, in the current language."""
+
+from flask_babel import gettext as _
+
+from crowdsource.notifications.models import Kind
+
+
+def subject(notification):
+    """A one-line text of the notification (the list entry and the mail subject)."""
+    p = notification.params
+    texts = {
+        Kind.QUESTION_ASKED: lambda: _("New question on “%(task)s”", task=p["task"]),
+        Kind.QUESTION_ANSWERED: lambda: _(
+            "Your question on “%(task)s” was answered", task=p["task"]
+        ),
+        Kind.BID_SUBMITTED: lambda: _("New bid of %(amount)s on “%(task)s”", **p),
+        Kind.BID_SHORTLISTED: lambda: _("Your bid on “%(task)s” was shortlisted", task=p["task"]),
+        Kind.BID_REJECTED: lambda: _("Your bid on “%(task)s” was not selected", task=p["task"]),
+        Kind.BID_AWARDED: lambda: _(
+            "You won “%(task)s”: contract %(number)s", task=p["task"], number=p["number"]
+        ),
+        Kind.BIDDING_CLOSED: lambda: _("Bidding on “%(task)s” has closed", task=p["task"]),
+        Kind.TASK_EXPIRED: lambda: _("“%(task)s” expired without bids", task=p["task"]),
+        Kind.TASK_CANCELLED: lambda: _("“%(task)s” was cancelled", task=p["task"]),
+    }
+    return texts[notification.kind]()
+
+
+def detail(notification):
+    """More text for the mail body and the list, or an empty string."""
+    p = notification.params
+    if notification.kind in (Kind.BID_REJECTED, Kind.TASK_CANCELLED) and p.get("reason"):
+        return _("Reason given: %(reason)s", reason=p["reason"])
+    if notification.kind == Kind.QUESTION_ANSWERED:
+        return _("Answer: %(answer)s", answer=p.get("answer", ""))
+    if notification.kind == Kind.QUESTION_ASKED:
+        return _("Question: %(question)s", question=p.get("question", ""))
+    return ""

@@ -1,0 +1,39 @@
+"""In-app notifications: what happened, for whom, and whether they have seen it."""
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from crowdsource.db import LabelledEnum, UTCDateTime, db, enum_column_type, utcnow
+
+
+class Kind(LabelledEnum):
+    QUESTION_ASKED = "question_asked"
+    QUESTION_ANSWERED = "question_answered"
+    BID_SUBMITTED = "bid_submitted"
+    BID_SHORTLISTED = "bid_shortlisted"
+    BID_REJECTED = "bid_rejected"
+    BID_AWARDED = "bid_awarded"
+    BIDDING_CLOSED = "bidding_closed"
+    TASK_EXPIRED = "task_expired"
+    TASK_CANCELLED = "task_cancelled"
+
+
+class Notification(db.Model):
+    """Something a user should know; its text is rendered in the reader's language."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (sa.Index("ix_notifications_user_id_read_at", "user_id", "read_at"),)
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    user_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id"))
+    kind: orm.Mapped[Kind] = orm.mapped_column(enum_column_type(Kind, "kind"))
+    #: the task it is about (every kind so far is about a task)
+    task_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("tasks.id"))
+    #: values for the message: task title, reason, …
+    params: orm.Mapped[dict] = orm.mapped_column(sa.JSON, default=dict)
+    #: where the notification leads (a path on this site)
+    link: orm.Mapped[str] = orm.mapped_column(sa.String(200))
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+    read_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)

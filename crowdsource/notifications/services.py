@@ -1,0 +1,70 @@
+"""Notification services: notify people, mark notifications read.
+
+E-mail goes out for the important kinds, by a job after the commit, to users who have not
+turned e-mail off.
+"""
+
+import sqlalchemy as sa
+
+from crowdsource.db import after_commit, db, utcnow
+from crowdsource.notifications.models import Kind, Notification
+from crowdsource.queue import enqueue
+
+#: kinds that are also sent by e-mail
+EMAILED = {
+    Kind.QUESTION_ANSWERED,
+    Kind.BID_SUBMITTED,
+    Kind.BID_REJECTED,
+    Kind.BID_AWARDED,
+    Kind.BIDDING_CLOSED,
+    Kind.TASK_EXPIRED,
+    Kind.TASK_CANCELLED,
+}
+
+
+def notify(users, kind, link, about_task=None, **params):
+    """Create a notification of ``kind`` about a task for each user (once per user).
+
+    ``params`` are the values its message shows (the task's title as ``task``, …).
+    """
+    notifications = []
+    seen = set()
+    for user in users:
+        if user is None or user.id in seen:
+            continue
+        seen.add(user.id)
+        notification = Notification(
+            user_id=user.id,
+            kind=kind,
+            task_id=about_task.id if about_task is not None else None,
+            params={key: str(value) for key, value in params.items()},
+            link=link,
+        )
+        db.session.add(notification)
+        notifications.append(notification)
+        if kind in EMAILED and user.email_notifications:
+            after_commit(_enqueue_mail, notification)
+    db.session.flush()
+    return notifications
+
+
+def _enqueue_mail(notification):
+    enqueue("crowdsource.notifications.jobs:send_notification_email", notification.id)
+
+
+def unread_count(user):
+    return db.session.scalar(
+        sa.select(sa.func.count(Notification.id)).where(
+            Notification.user_id == user.id, Notification.read_at.is_(None)
+        )
+    )
+
+
+def mark_read(user, notification_ids=None):
+    """Mark the user's notifications (all, or those with the given ids) as read."""
+    query = sa.update(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None)
+    )
+    if notification_ids is not None:
+        query = query.where(Notification.id.in_(notification_ids))
+    db.session.execute(query.values(read_at=utcnow()))

@@ -1,0 +1,125 @@
+"""Task attachments: checked for type (by name and by content) and size, stored outside the
+static folder under generated names, served only as downloads to users allowed to see them."""
+
+import os
+import pathlib
+import uuid
+import zipfile
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from crowdsource.db import after_commit, db
+from crowdsource.errors import DomainError, NotFound
+from crowdsource.tasks import access
+from crowdsource.tasks.models import TaskAttachment, TaskStatus
+
+MAX_BYTES = 20 * 1024 * 1024
+MAX_PER_TASK = 20
+
+ZIP = (b"PK\x03\x04", b"PK\x05\x06")
+OLE = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",)
+#: allowed extensions, the content type they are stored with, and how their files begin
+ALLOWED = {
+    "pdf": ("application/pdf", (b"%PDF-",)),
+    "png": ("image/png", (b"\x89PNG\r\n\x1a\n",)),
+    "jpg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    "jpeg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    "gif": ("image/gif", (b"GIF87a", b"GIF89a")),
+    "zip": ("application/zip", ZIP),
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", ZIP),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ZIP),
+    "pptx": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", ZIP),
+    "doc": ("application/msword", OLE),
+    "xls": ("application/vnd.ms-excel", OLE),
+    "ppt": ("application/vnd.ms-powerpoint", OLE),
+}
+OFFICE_XML = {"docx", "xlsx", "pptx"}
+
+
+def upload_folder():
+    folder = current_app.config.get("UPLOAD_FOLDER") or os.path.join(
+        current_app.instance_path, "uploads"
+    )
+    path = pathlib.Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _size(stream):
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    return size
+
+
+def problem(filename, stream):
+    """Why this file may not be attached (a message), or None."""
+    extension = pathlib.PurePath(filename or "").suffix.lower().lstrip(".")
+    if extension not in ALLOWED:
+        return _l("Attach PDF, images (PNG, JPEG, GIF), office documents or ZIP files only.")
+    size = _size(stream)
+    if size == 0:
+        return _l("The file is empty.")
+    if size > MAX_BYTES:
+        return _l("A file may be at most %(mb)d MB.", mb=MAX_BYTES // (1024 * 1024))
+    head = stream.read(16)
+    stream.seek(0)
+    if not head.startswith(ALLOWED[extension][1]):
+        return _l("The file's content does not match its name (.%(ext)s).", ext=extension)
+    if extension in OFFICE_XML:
+        try:
+            with zipfile.ZipFile(stream) as archive:
+                is_office = "[Content_Types].xml" in archive.namelist()
+        except zipfile.BadZipFile:
+            is_office = False
+        stream.seek(0)
+        if not is_office:
+            return _l("The file's content does not match its name (.%(ext)s).", ext=extension)
+    return None
+
+
+def add(actor, task, file_storage):
+    """Attach an uploaded file to a draft or open task of the actor's organization."""
+    access.require_member(actor, task)
+    if task.status not in (TaskStatus.DRAFT, TaskStatus.OPEN):
+        raise DomainError(_l("Files can be attached to drafts and open tasks only."))
+    if len(task.attachments) >= MAX_PER_TASK:
+        raise DomainError(_l("A task has at most %(count)d attachments.", count=MAX_PER_TASK))
+    reason = problem(file_storage.filename, file_storage.stream)
+    if reason:
+        raise DomainError(reason)
+    extension = pathlib.PurePath(file_storage.filename).suffix.lower().lstrip(".")
+    stored_name = f"{uuid.uuid4().hex}.{extension}"
+    size = _size(file_storage.stream)
+    file_storage.save(upload_folder() / stored_name)
+    attachment = TaskAttachment(
+        task_id=task.id,
+        original_name=pathlib.PurePath(file_storage.filename).name[:255],
+        stored_name=stored_name,
+        content_type=ALLOWED[extension][0],
+        size=size,
+        uploaded_by_id=actor.id,
+    )
+    db.session.add(attachment)
+    db.session.flush()
+    return attachment
+
+
+def remove(actor, attachment):
+    """Remove an attachment of a draft or open task; the file is deleted after the commit."""
+    task = attachment.task
+    access.require_member(actor, task)
+    if task.status not in (TaskStatus.DRAFT, TaskStatus.OPEN):
+        raise DomainError(_l("Files can be removed from drafts and open tasks only."))
+    path = upload_folder() / attachment.stored_name
+    db.session.delete(attachment)
+    db.session.flush()
+    after_commit(path.unlink, missing_ok=True)
+
+
+def path_of(user, attachment):
+    """The stored file of an attachment, if the user may download it (else NotFound)."""
+    if not access.can_view_full(user, attachment.task):
+        raise NotFound()
+    return upload_folder() / attachment.stored_name

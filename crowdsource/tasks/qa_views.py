@@ -1,0 +1,93 @@
+"""Questions and answers on a task; attachments: upload, download, removal."""
+
+from flask import abort, flash, redirect, render_template, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from crowdsource.db import transaction
+from crowdsource.errors import DomainError
+from crowdsource.tasks import access, attachments, bp, questions
+from crowdsource.tasks.forms import AnswerForm, AttachmentForm, QuestionForm
+from crowdsource.tasks.models import Question, Task, TaskAttachment
+from crowdsource.web import ConfirmForm, get_or_404
+
+
+def _back(task, anchor=None):
+    return redirect(url_for("tasks.show", task_id=task.id, _anchor=anchor))
+
+
+def _refused(form_errors):
+    """A refused form on a task page: say why, with a 400."""
+    messages = [str(message) for errors in form_errors.values() for message in errors]
+    abort(400, " ".join(messages))
+
+
+@bp.post("/tasks/<int:task_id>/questions")
+@login_required
+def ask(task_id):
+    task = get_or_404(Task, task_id)
+    access.require_view(current_user, task)
+    form = QuestionForm()
+    if not form.validate_on_submit():
+        _refused(form.errors)
+    with transaction():
+        question = questions.ask(current_user, task, form.body.data)
+    flash(_("Your question has been sent. You will be told when it is answered."), "success")
+    return _back(task, f"question-{question.id}")
+
+
+@bp.post("/questions/<int:question_id>/answer")
+@login_required
+def answer(question_id):
+    question = get_or_404(Question, question_id)
+    access.require_member(current_user, question.task)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        _refused(form.errors)
+    with transaction():
+        questions.answer(current_user, question, form.answer.data)
+    flash(_("Your answer is published on the task."), "success")
+    return _back(question.task, f"question-{question.id}")
+
+
+@bp.post("/tasks/<int:task_id>/attachments")
+@login_required
+def upload(task_id):
+    task = get_or_404(Task, task_id)
+    access.require_member(current_user, task)
+    form = AttachmentForm()
+    if not form.validate_on_submit():
+        _refused(form.errors)
+    try:
+        with transaction():
+            attachment = attachments.add(current_user, task, form.file.data)
+    except DomainError as error:
+        form.file.errors.append(error.message)
+        return render_template("tasks/upload_refused.html", task=task, form=form), 400
+    flash(_("%(name)s is attached.", name=attachment.original_name), "success")
+    return _back(task, "attachments")
+
+
+@bp.get("/attachments/<int:attachment_id>")
+def download(attachment_id):
+    attachment = get_or_404(TaskAttachment, attachment_id)
+    path = attachments.path_of(current_user, attachment)
+    return send_file(
+        path,
+        mimetype=attachment.content_type,
+        as_attachment=True,
+        download_name=attachment.original_name,
+        max_age=0,
+    )
+
+
+@bp.post("/attachments/<int:attachment_id>/remove")
+@login_required
+def remove_attachment(attachment_id):
+    attachment = get_or_404(TaskAttachment, attachment_id)
+    task = attachment.task
+    ConfirmForm().validate_on_submit()
+    with transaction():
+        attachments.remove(current_user, attachment)
+    flash(_("The file has been removed."), "info")
+    return _back(task, "attachments")

@@ -1,0 +1,79 @@
+"""Clarification questions: solvers ask, the enterprise answers, everyone who can see the task
+(and has accepted any NDA) reads the answered ones (the asker's name shown only to the
+enterprise and the asker)."""
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from crowdsource.db import db, utcnow
+from crowdsource.errors import DomainError, NotAllowed
+from crowdsource.notifications.models import Kind
+from crowdsource.notifications.services import notify
+from crowdsource.tasks import access
+from crowdsource.tasks.models import Question, TaskStatus
+
+MAX_LENGTH = 4000
+
+
+def ask(actor, task, body, now=None):
+    """A solver asks a question on an open task; the enterprise's members are told."""
+    access.require_view(actor, task)
+    if access.is_member(actor, task):
+        raise NotAllowed(_l("Your organization posted this task: answer questions instead."))
+    if not access.can_view_full(actor, task):
+        raise DomainError(_l("Accept the task's confidentiality terms before asking."))
+    if task.status != TaskStatus.OPEN:
+        raise DomainError(_l("Questions can be asked while the task is open for bids."))
+    body = (body or "").strip()
+    if not body or len(body) > MAX_LENGTH:
+        raise DomainError(_l("Write a question of at most %(count)d characters.", count=MAX_LENGTH))
+    question = Question(task_id=task.id, asker_id=actor.id, body=body, created_at=now or utcnow())
+    db.session.add(question)
+    db.session.flush()
+    members = [membership.user for membership in task.organization.memberships]
+    notify(
+        members,
+        Kind.QUESTION_ASKED,
+        f"/tasks/{task.id}#question-{question.id}",
+        task,
+        task=task.title,
+        question=body[:300],
+    )
+    return question
+
+
+def answer(actor, question, text, now=None):
+    """A member of the enterprise answers (or corrects an answer); the asker is told."""
+    task = question.task
+    access.require_member(actor, task)
+    text = (text or "").strip()
+    if not text or len(text) > MAX_LENGTH:
+        raise DomainError(_l("Write an answer of at most %(count)d characters.", count=MAX_LENGTH))
+    question.answer = text
+    question.answered_by_id = actor.id
+    question.answered_at = now or utcnow()
+    notify(
+        [question.asker],
+        Kind.QUESTION_ANSWERED,
+        f"/tasks/{task.id}#question-{question.id}",
+        task,
+        task=task.title,
+        answer=text[:300],
+    )
+    db.session.flush()
+    return question
+
+
+def visible_questions(user, task):
+    """The questions the user may read on the task, oldest first: all of them for the
+    enterprise, answered ones plus their own for everyone else; none before an NDA is accepted
+    (the answers are as confidential as the description they explain)."""
+    if not access.can_view_full(user, task):
+        return []
+    query = sa.select(Question).where(Question.task_id == task.id).order_by(Question.id)
+    if not access.is_member(user, task):
+        condition = Question.answer.is_not(None)
+        if getattr(user, "is_authenticated", False):
+            condition = sa.or_(condition, Question.asker_id == user.id)
+        query = query.where(condition)
+    return list(db.session.scalars(query.options(sa.orm.joinedload(Question.asker))))

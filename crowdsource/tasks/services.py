@@ -1,0 +1,302 @@
+"""Task services: posting, editing with a change history, publishing, closing, cancelling,
+invitations, NDA acceptance and the deadline sweep.
+
+Each function checks the actor's right (NotAllowed/NotFound), changes objects and flushes;
+the caller's transaction commits.
+"""
+
+import dataclasses
+import datetime as dt
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from crowdsource.accounts import authz
+from crowdsource.accounts.models import Center, Organization, OrgKind
+from crowdsource.bids.models import LIVE_STATES, Bid, BidStatus
+from crowdsource.db import db, utcnow
+from crowdsource.errors import DomainError, IllegalTransition, NotAllowed
+from crowdsource.lifecycle import transition
+from crowdsource.money import format_money
+from crowdsource.notifications.models import Kind
+from crowdsource.notifications.services import notify
+from crowdsource.tasks import access, search
+from crowdsource.tasks.models import (
+    TASK_MOVES,
+    BidMode,
+    ContractType,
+    IPTerms,
+    NdaAcceptance,
+    Task,
+    TaskInvitation,
+    TaskRevision,
+    TaskSearchTerm,
+    TaskStatus,
+    TaskTag,
+    Visibility,
+)
+
+#: fields that may change once a task is published (the terms bidders rely on may not)
+EDITABLE_WHEN_OPEN = (
+    "title",
+    "summary",
+    "description",
+    "fields",
+    "skills",
+    "budget_min_fen",
+    "budget_max_fen",
+    "bid_deadline",
+    "delivery_date",
+)
+
+
+@dataclasses.dataclass
+class TaskDetails:
+    """What the enterprise says about a task."""
+
+    title: str
+    summary: str
+    description: str
+    contract_type: ContractType
+    fields: list
+    skills: list
+    budget_min_fen: int
+    budget_max_fen: int
+    bid_deadline: dt.datetime
+    delivery_date: dt.date
+    center_id: int
+    visibility: Visibility = Visibility.PUBLIC
+    bid_mode: BidMode = BidMode.SEALED
+    ip_terms: IPTerms = IPTerms.ASSIGNED
+    nda_required: bool = False
+    #: users and agencies invited to an invite-only task
+    invited_users: list = dataclasses.field(default_factory=list)
+    invited_organizations: list = dataclasses.field(default_factory=list)
+
+
+def _check(details, now):
+    if details.budget_min_fen > details.budget_max_fen:
+        raise DomainError(_l("The minimum budget is above the maximum."))
+    if details.bid_deadline <= now:
+        raise DomainError(_l("The bid deadline must be in the future."))
+    # The form checks the dates in the user's time zone; here a day's leeway covers any zone.
+    if details.delivery_date < (details.bid_deadline - dt.timedelta(days=1)).date():
+        raise DomainError(_l("The expected delivery date must come after the bid deadline."))
+    if db.session.get(Center, details.center_id) is None:
+        raise DomainError(_l("Choose an innovation center."))
+    if details.visibility == Visibility.INVITE_ONLY and not (
+        details.invited_users or details.invited_organizations
+    ):
+        raise DomainError(_l("Invite at least one solver or agency to an invite-only task."))
+
+
+def _index(task):
+    """Rebuild the task's tags and search terms (after its text or tags changed)."""
+    db.session.execute(sa.delete(TaskTag).where(TaskTag.task_id == task.id))
+    db.session.execute(sa.delete(TaskSearchTerm).where(TaskSearchTerm.task_id == task.id))
+    tags = {tag.strip().lower()[:40] for tag in [*task.fields, *task.skills] if tag.strip()}
+    db.session.add_all(TaskTag(task_id=task.id, tag=tag) for tag in sorted(tags))
+    terms = search.terms_of(task.title, task.summary, task.description, *task.fields, *task.skills)
+    db.session.add_all(TaskSearchTerm(task_id=task.id, term=term) for term in sorted(terms))
+
+
+def _set_invitations(task, details):
+    db.session.execute(sa.delete(TaskInvitation).where(TaskInvitation.task_id == task.id))
+    if task.visibility != Visibility.INVITE_ONLY:
+        return
+    for user in {user.id: user for user in details.invited_users}.values():
+        db.session.add(TaskInvitation(task_id=task.id, user_id=user.id))
+    for organization in {o.id: o for o in details.invited_organizations}.values():
+        db.session.add(TaskInvitation(task_id=task.id, organization_id=organization.id))
+
+
+def create_task(actor, organization, details, now=None):
+    """Post a draft task for ``organization`` (an enterprise the actor acts for).
+
+    Raises NotAllowed for non-members or non-enterprises, DomainError for bad details.
+    """
+    if organization.kind != OrgKind.ENTERPRISE:
+        raise NotAllowed(_l("Only enterprises post tasks."))
+    authz.require_member(actor, organization)
+    _check(details, now or utcnow())
+    values = dataclasses.asdict(details)
+    values.pop("invited_users"), values.pop("invited_organizations")
+    task = Task(organization=organization, created_by=actor, status=TaskStatus.DRAFT, **values)
+    db.session.add(task)
+    db.session.flush()
+    _set_invitations(task, details)
+    _index(task)
+    db.session.flush()
+    return task
+
+
+def _shown(field, value):
+    """A field's value as the change history shows it."""
+    if field.endswith("_fen"):
+        return format_money(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return ", ".join(value)
+    return str(value)
+
+
+def require_editable(task, now):
+    """Raise DomainError unless the task is a draft, or open with its deadline still ahead
+    (a passed deadline ends bidding even before the sweep has run)."""
+    if task.status == TaskStatus.DRAFT or task.accepts_bids(now):
+        return
+    raise DomainError(_l("Only a draft or a task open for bids can be edited."))
+
+
+def update_task(actor, task, details, now=None):
+    """Change a draft freely, or an open task's editable fields with a recorded revision.
+
+    Raises NotAllowed for non-members, IllegalTransition once bidding ended, DomainError for
+    bad details or a change to terms fixed at publication.
+    """
+    access.require_member(actor, task)
+    task = lock(task)
+    now = now or utcnow()
+    require_editable(task, now)
+    _check(details, now)
+    values = dataclasses.asdict(details)
+    values.pop("invited_users"), values.pop("invited_organizations")
+    changes = {}
+    for field, new in values.items():
+        old = getattr(task, field)
+        if old == new or (field == "bid_deadline" and abs(old - new) < dt.timedelta(minutes=1)):
+            continue  # forms show deadlines to the minute
+        if task.status == TaskStatus.OPEN and field not in EDITABLE_WHEN_OPEN:
+            raise DomainError(
+                _l("Once published, only the description, tags, budget and dates can change.")
+            )
+        changes[field] = [_shown(field, old), _shown(field, new)]
+        setattr(task, field, new)
+    if task.status == TaskStatus.DRAFT:
+        _set_invitations(task, details)
+    if changes and task.status == TaskStatus.OPEN:
+        db.session.add(TaskRevision(task_id=task.id, editor_id=actor.id, changes=changes))
+    _index(task)
+    db.session.flush()
+    return task
+
+
+def lock(task):
+    """The task row, locked for the rest of the transaction (state changes serialise on it)."""
+    db.session.refresh(task, with_for_update=True)
+    return task
+
+
+def publish_task(actor, task, now=None):
+    """Open a draft for bids; raises DomainError if its deadline has already passed."""
+    access.require_member(actor, task)
+    task = lock(task)
+    now = now or utcnow()
+    if task.bid_deadline <= now:
+        raise DomainError(_l("The bid deadline has passed: set a new one before publishing."))
+    transition(task, TaskStatus.OPEN, TASK_MOVES)
+    task.published_at = now
+    db.session.flush()
+    return task
+
+
+def _live_bids(task):
+    query = sa.select(Bid).where(Bid.task_id == task.id, Bid.status.in_(LIVE_STATES))
+    return list(db.session.scalars(query.order_by(Bid.id)))
+
+
+def _members(organization):
+    return [membership.user for membership in organization.memberships]
+
+
+def _link(task):
+    return f"/tasks/{task.id}"
+
+
+def end_bidding(task, now):
+    """Close bidding (there are live bids) or let the task expire (none); tell the people
+    concerned. The task must be locked and open."""
+    bids = _live_bids(task)
+    target = TaskStatus.CLOSED if bids else TaskStatus.EXPIRED
+    transition(task, target, TASK_MOVES)
+    task.ended_at = now
+    if target == TaskStatus.CLOSED:
+        people = _members(task.organization) + [p for bid in bids for p in bid.bidder_side]
+        notify(people, Kind.BIDDING_CLOSED, _link(task), task, task=task.title)
+    else:
+        notify(_members(task.organization), Kind.TASK_EXPIRED, _link(task), task, task=task.title)
+    db.session.flush()
+    return target
+
+
+def close_bidding(actor, task, now=None):
+    """The enterprise ends bidding before the deadline; there must be at least one live bid."""
+    access.require_member(actor, task)
+    task = lock(task)
+    if task.status != TaskStatus.OPEN:
+        raise IllegalTransition(_l("Bidding on this task has already ended."))
+    if not _live_bids(task):
+        raise DomainError(_l("There are no bids yet: bidding can only be ended with bids."))
+    return end_bidding(task, now or utcnow())
+
+
+def cancel_task(actor, task, reason, now=None):
+    """Cancel an open or closed task with a reason; live bids end and their bidders are told."""
+    access.require_member(actor, task)
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_l("Give the bidders a reason for the cancellation."))
+    task = lock(task)
+    transition(task, TaskStatus.CANCELLED, TASK_MOVES)
+    task.cancel_reason = reason
+    task.ended_at = now or utcnow()
+    bids = _live_bids(task)
+    for bid in bids:
+        bid.status = BidStatus.REJECTED
+        bid.rejection_reason = reason
+    bidders = [person for bid in bids for person in bid.bidder_side]
+    notify(bidders, Kind.TASK_CANCELLED, _link(task), task, task=task.title, reason=reason)
+    db.session.flush()
+    return task
+
+
+def accept_nda(actor, task, now=None):
+    """Record that the actor accepts the task's confidentiality terms (once)."""
+    access.require_view(actor, task)
+    if not access.has_accepted_nda(actor, task):
+        db.session.add(
+            NdaAcceptance(task_id=task.id, user_id=actor.id, accepted_at=now or utcnow())
+        )
+        db.session.flush()
+
+
+def sweep_due(now=None):
+    """End bidding on every open task whose deadline has passed; returns how many.
+
+    Safe to run from several processes at once: each task is locked and its state checked.
+    """
+    now = now or utcnow()
+    due = db.session.scalars(
+        sa.select(Task.id).where(Task.status == TaskStatus.OPEN, Task.bid_deadline <= now)
+    ).all()
+    ended = 0
+    for task_id in due:
+        task = db.session.scalars(
+            sa.select(Task).where(Task.id == task_id).with_for_update(skip_locked=True)
+        ).one_or_none()
+        if task is not None and task.status == TaskStatus.OPEN and task.bid_deadline <= now:
+            end_bidding(task, now)
+            ended += 1
+    return ended
+
+
+def enterprises_of(user):
+    """The enterprises the user may post tasks for."""
+    ids = authz.organization_ids_of(user)
+    if not ids:
+        return []
+    query = sa.select(Organization).where(
+        Organization.id.in_(ids), Organization.kind == OrgKind.ENTERPRISE
+    )
+    return list(db.session.scalars(query.order_by(Organization.name)))
