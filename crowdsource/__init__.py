@@ -81,10 +81,10 @@ def load_user(session_id):
 
 
 def register_blueprints(app):
-    from crowdsource import accounts, bids, contracts, home, notifications, tasks
+    from crowdsource import accounts, bids, contracts, home, notifications, payments, tasks
 
     app.register_blueprint(home.bp)
-    for package in (accounts, tasks, bids, contracts, notifications):
+    for package in (accounts, tasks, bids, contracts, notifications, payments):
         app.register_blueprint(package.blueprint())
 
 

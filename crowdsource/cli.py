@@ -108,8 +108,28 @@ def sweep(every):
         time.sleep(every)
 
 
+ledger_cli = AppGroup("ledger", help="The double-entry ledger.")
+
+
+@ledger_cli.command("check")
+def ledger_check():
+    """Verify every invariant of the ledger and of escrow; exit non-zero on any violation."""
+    from crowdsource.payments import escrow, ledger
+
+    problems = ledger.check() + escrow.check()
+    for problem in problems:
+        click.echo(f"VIOLATION: {problem}", err=True)
+    if problems:
+        raise click.exceptions.Exit(1)
+    click.echo(
+        "Ledger check passed: every entry balances, balances match their postings, "
+        "no forbidden negative balance, escrow matches every milestone."
+    )
+
+
 def register_commands(app):
     app.cli.add_command(sweep)
+    app.cli.add_command(ledger_cli)
     app.cli.add_command(centers_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo)

@@ -61,6 +61,16 @@ def from_environment(environ=None):
         # Agency brokerage (转化佣金) is capped at this rate, in basis points (3000 = 30 %).
         "MAX_BROKERAGE_BPS": int(env.get("MAX_BROKERAGE_BPS", "3000")),
         "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER"),  # default: instance/uploads
+        # Payments: bank transfer (manual) unless another provider is configured.
+        "PAYMENT_PROVIDER": env.get("PAYMENT_PROVIDER", "manual"),
+        "REVIEW_PERIOD_DAYS": int(env.get("REVIEW_PERIOD_DAYS", "14")),
+        "PLATFORM_BANK_NAME": env.get("PLATFORM_BANK_NAME", "中国工商银行青岛市南支行"),
+        "PLATFORM_BANK_ACCOUNT_NAME": env.get(
+            "PLATFORM_BANK_ACCOUNT_NAME", "山东众包创新服务平台资金托管专户"
+        ),
+        "PLATFORM_BANK_ACCOUNT_NUMBER": env.get(
+            "PLATFORM_BANK_ACCOUNT_NUMBER", "3803 0201 0900 0123 456"
+        ),
         # Deadlines are swept on access at most this often without a separate sweeper.
         "SWEEP_ON_ACCESS_SECONDS": int(env.get("SWEEP_ON_ACCESS_SECONDS", "30")),
     }

@@ -96,13 +96,24 @@ def enum_column_type(enum_class, name):
 
 @event.listens_for(sa.engine.Engine, "connect")
 def _configure_sqlite(dbapi_connection, connection_record):
-    """SQLite: enforce foreign keys; WAL lets readers and one writer work side by side."""
+    """SQLite: enforce foreign keys; WAL lets readers and one writer work side by side.
+
+    The sqlite3 module starts transactions only before data changes, not before a SAVEPOINT,
+    so a savepoint first in a transaction would commit on release. SQLAlchemy's recipe: let
+    the driver do nothing and begin every transaction ourselves (below)."""
     if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA busy_timeout = 10000")
         cursor.close()
+
+
+@event.listens_for(sa.engine.Engine, "begin")
+def _begin_sqlite(connection):
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from crowdsource.demo_market import (
     QILU,
     TASKS,
 )
+from crowdsource.payments import escrow, funding
 from crowdsource.tasks import questions
 from crowdsource.tasks import services as tasks
 from crowdsource.tasks.models import Task, Visibility
@@ -174,7 +175,34 @@ def _post(spec, organization, now):
         tasks.close_bidding(poster, task, now)
     for bid_spec, bid in placed:
         if bid_spec.outcome == "awarded":
-            bids.award_bid(poster, bid, now)
+            _play_money(bids.award_bid(poster, bid, now), poster, now)
+
+
+def _play_money(contract, poster, now):
+    """The awarded demo contract at work: the first milestone paid in by bank transfer,
+    delivered and accepted (so there are earnings and fees to see), the second paid and
+    delivered (awaiting review), the third's transfer announced but not yet received."""
+    manager = services.find_user_by_email(MANAGER)
+    solver = contract.solver
+    milestones = list(contract.milestones)
+    for number, milestone in enumerate(milestones[:3], start=1):
+        started = funding.start_funding(poster, milestone)
+        if number == 3:
+            break
+        funding.confirm_bank_transfer(
+            manager, started, started.amount_fen, f"ICBC-DEMO-{number:04d}", now
+        )
+        escrow.submit_delivery(solver, milestone.id, DELIVERIES[number - 1], now)
+        if number == 1:
+            escrow.accept_delivery(poster, milestone.id, now)
+
+
+#: what the solver's side writes when delivering the first two demo milestones
+DELIVERIES = (
+    "现场勘察报告与腐蚀环境评估已上传至共享盘（Site survey and corrosion assessment).",
+    "阴极保护方案初稿及计算书 (draft design and calculations).",
+)
+MANAGER = "manager@example.com"
 
 
 def seed_market(now=None):

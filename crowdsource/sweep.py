@@ -18,12 +18,15 @@ _lock = threading.Lock()
 
 def sweep_due(now=None):
     """Run every package's sweep in its own transaction; returns what each did."""
+    from crowdsource.payments import escrow
     from crowdsource.tasks import services as tasks
 
     now = now or utcnow()
     with transaction():
         ended = tasks.sweep_due(now)
-    return {"tasks_ended": ended}
+    with transaction():
+        released = escrow.sweep_due(now)
+    return {"tasks_ended": ended, "milestones_released": released}
 
 
 def sweep_on_access():

@@ -23,6 +23,7 @@ from crowdsource.accounts import centers as center_services
 from crowdsource.accounts import orgs, services
 from crowdsource.db import db as _db
 from crowdsource.db import transaction, utcnow
+from crowdsource.payments.ddl import SQLITE_APPEND_ONLY
 from tests.helpers import PASSWORD, unavailable
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -127,8 +128,13 @@ def clear_database(app):
                 names = ", ".join(f'"{table.name}"' for table in tables)
                 connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
             else:
+                # The ledger's rows are append-only even on SQLite: lift that for the cleanup.
+                for name, _ in SQLITE_APPEND_ONLY:
+                    connection.execute(sa.text(f"DROP TRIGGER IF EXISTS {name}"))
                 for table in tables:
                     connection.execute(table.delete())
+                for _, statement in SQLITE_APPEND_ONLY:
+                    connection.execute(sa.text(statement))
 
 
 @pytest.fixture

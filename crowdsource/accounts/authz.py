@@ -84,3 +84,16 @@ def managed_centers(user):
         .order_by(Center.path)
     )
     return list(db.session.scalars(query))
+
+
+def managed_center_ids(user):
+    """A select of the ids of every center the user manages (with subtrees), or None for the
+    admin, who manages them all."""
+    if _authenticated(user) and user.is_admin:
+        return None
+    centers = managed_centers(user)
+    if not centers:
+        return sa.select(Center.id).where(sa.false())
+    return sa.select(Center.id).where(
+        sa.or_(*(Center.path.startswith(center.path, autoescape=True) for center in centers))
+    )

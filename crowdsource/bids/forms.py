@@ -110,8 +110,13 @@ class BidForm(FlaskForm):
         if field.data and not self.bid_as.data:
             raise ValidationError(_l("Only an agency can bid for a payee institution."))
 
+    #: the highest brokerage the task's commission policy allows (set by the view)
+    brokerage_cap = None
+
     def validate_brokerage(self, field):
-        cap = current_app.config["MAX_BROKERAGE_BPS"]
+        cap = self.brokerage_cap
+        if cap is None:
+            cap = current_app.config["MAX_BROKERAGE_BPS"]
         if field.bps > cap:
             raise ValidationError(
                 _l("The brokerage rate may be at most %(cap)s.", cap=format_bps(cap))

@@ -7,7 +7,6 @@ import dataclasses
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
@@ -21,6 +20,7 @@ from crowdsource.lifecycle import transition
 from crowdsource.money import format_bps, format_money
 from crowdsource.notifications.models import Kind
 from crowdsource.notifications.services import notify
+from crowdsource.payments import policy
 from crowdsource.tasks import access
 from crowdsource.tasks import services as tasks
 from crowdsource.tasks.models import TASK_MOVES, TaskStatus
@@ -71,7 +71,7 @@ def _check(actor, task, details, now):
         payee = details.payee_organization
         if payee.kind != OrgKind.INSTITUTION or payee.id == task.organization_id:
             raise DomainError(_l("Choose an institution other than the agency and the enterprise."))
-    cap = current_app.config["MAX_BROKERAGE_BPS"]
+    cap = policy.in_force(task.center, task.contract_type).max_brokerage_bps
     if details.brokerage_bps and details.payee_organization is None:
         raise DomainError(_l("A brokerage rate needs a payee institution."))
     if not 0 <= details.brokerage_bps <= cap:

@@ -15,6 +15,7 @@ from crowdsource.bids.models import Bid, BidStatus
 from crowdsource.db import db, transaction
 from crowdsource.errors import DomainError
 from crowdsource.money import fen_to_yuan_text, format_bps
+from crowdsource.payments import policy
 from crowdsource.tasks import access
 from crowdsource.tasks.models import Task
 from crowdsource.web import ConfirmForm, form_page, get_or_404
@@ -30,6 +31,7 @@ def _agencies_of(user):
 
 def _bid_form(task, bid=None):
     form = BidForm()
+    form.brokerage_cap = policy.in_force(task.center, task.contract_type).max_brokerage_bps
     form.bid_as.choices = [SelectChoice("", _("Myself, as an individual solver"))] + [
         SelectChoice(str(agency.id), agency.name) for agency in _agencies_of(current_user)
     ]

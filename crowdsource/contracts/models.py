@@ -8,6 +8,7 @@ from sqlalchemy import orm
 
 from crowdsource.accounts.models import Center, Organization, User
 from crowdsource.db import LabelledEnum, UTCDateTime, db, enum_column_type, set_labels, utcnow
+from crowdsource.payments.commission import Rates, amount_due
 from crowdsource.tasks.models import ContractType, IPTerms, Task
 
 
@@ -26,6 +27,7 @@ class MilestoneStatus(LabelledEnum):
     DISPUTED = "disputed"
     REFUNDED = "refunded"
     SPLIT = "split"
+    CANCELLED = "cancelled"
 
 
 set_labels(
@@ -47,8 +49,58 @@ set_labels(
         MilestoneStatus.DISPUTED: _l("disputed"),
         MilestoneStatus.REFUNDED: _l("refunded"),
         MilestoneStatus.SPLIT: _l("split by ruling"),
+        MilestoneStatus.CANCELLED: _l("cancelled before funding"),
     },
 )
+
+CONTRACT_MOVES = {
+    ContractStatus.ACTIVE: {
+        ContractStatus.COMPLETED,
+        ContractStatus.CANCELLED,
+        ContractStatus.IN_DISPUTE,
+    },
+    ContractStatus.IN_DISPUTE: {ContractStatus.ACTIVE, ContractStatus.COMPLETED},
+}
+
+MILESTONE_MOVES = {
+    MilestoneStatus.PENDING: {MilestoneStatus.FUNDED, MilestoneStatus.CANCELLED},
+    MilestoneStatus.FUNDED: {
+        MilestoneStatus.SUBMITTED,
+        MilestoneStatus.DISPUTED,
+        MilestoneStatus.REFUNDED,
+    },
+    MilestoneStatus.SUBMITTED: {
+        MilestoneStatus.RELEASED,
+        MilestoneStatus.FUNDED,
+        MilestoneStatus.DISPUTED,
+        MilestoneStatus.REFUNDED,
+    },
+    MilestoneStatus.DISPUTED: {
+        MilestoneStatus.RELEASED,
+        MilestoneStatus.REFUNDED,
+        MilestoneStatus.SPLIT,
+    },
+}
+
+#: milestone states whose money is in escrow
+ESCROWED_STATES = (MilestoneStatus.FUNDED, MilestoneStatus.SUBMITTED, MilestoneStatus.DISPUTED)
+#: milestone states after which nothing more happens
+SETTLED_STATES = (
+    MilestoneStatus.RELEASED,
+    MilestoneStatus.REFUNDED,
+    MilestoneStatus.SPLIT,
+    MilestoneStatus.CANCELLED,
+)
+
+
+class Side(LabelledEnum):
+    """The two parties of a contract."""
+
+    CLIENT = "client"
+    SOLVER = "solver"
+
+
+set_labels(Side, {Side.CLIENT: _l("the enterprise"), Side.SOLVER: _l("the solver's side")})
 
 
 class Contract(db.Model):
@@ -91,10 +143,21 @@ class Contract(db.Model):
     ip_terms: orm.Mapped[IPTerms] = orm.mapped_column(enum_column_type(IPTerms, "ip_terms"))
     price_fen: orm.Mapped[int] = orm.mapped_column(sa.BigInteger)
     currency: orm.Mapped[str] = orm.mapped_column(sa.String(3), default="CNY")
+    #: the commission policy in force at the award, copied: later changes do not apply
+    commission_bps: orm.Mapped[int] = orm.mapped_column(default=0, server_default="0")
+    client_fee_bps: orm.Mapped[int] = orm.mapped_column(default=0, server_default="0")
+    center_share_bps: orm.Mapped[int] = orm.mapped_column(default=0, server_default="0")
     status: orm.Mapped[ContractStatus] = orm.mapped_column(
         enum_column_type(ContractStatus, "status"), default=ContractStatus.ACTIVE
     )
     signed_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+    completed_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+    #: a side's proposal to cancel the contract, waiting for the other side's consent
+    cancel_requested_by: orm.Mapped[Side | None] = orm.mapped_column(
+        enum_column_type(Side, "cancel_requested_by")
+    )
+    cancel_requested_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+    cancel_reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
 
     task: orm.Mapped[Task] = orm.relationship()
     client_organization: orm.Mapped[Organization] = orm.relationship(
@@ -110,6 +173,16 @@ class Contract(db.Model):
     milestones: orm.Mapped[list["Milestone"]] = orm.relationship(
         back_populates="contract", order_by="Milestone.position"
     )
+
+    @property
+    def rates(self):
+        """The rates this contract settles by."""
+        return Rates(
+            commission_bps=self.commission_bps,
+            brokerage_bps=self.brokerage_bps,
+            center_share_bps=self.center_share_bps,
+            client_fee_bps=self.client_fee_bps,
+        )
 
     @property
     def payee_name(self):
@@ -134,8 +207,22 @@ class Milestone(db.Model):
     status: orm.Mapped[MilestoneStatus] = orm.mapped_column(
         enum_column_type(MilestoneStatus, "status"), default=MilestoneStatus.PENDING
     )
+    funded_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+    #: the latest delivery: when, and what the solver's side wrote
+    submitted_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+    delivery_note: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    #: released automatically if the enterprise neither accepts nor disputes by then
+    review_due_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime, index=True)
+    #: the enterprise's latest request for changes
+    change_request: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    settled_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
 
     contract: orm.Mapped[Contract] = orm.relationship(back_populates="milestones")
+
+    @property
+    def due_fen(self):
+        """What the enterprise pays into escrow: the amount plus the client-side fee."""
+        return amount_due(self.amount_fen, self.contract.rates)
 
 
 class ContractNumber(db.Model):

@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from crowdsource.accounts import authz
 from crowdsource.contracts.models import Contract, ContractNumber, Milestone
 from crowdsource.db import db
+from crowdsource.payments import policy
 
 
 def next_contract_number(year):
@@ -32,6 +33,7 @@ def create_contract(task, bid, now):
     The payee is the bid's payee institution, else the agency, else the individual bidder.
     """
     payee_organization = bid.payee_organization or bid.agency
+    rates = policy.in_force(task.center, task.contract_type)
     contract = Contract(
         number=next_contract_number(now.year),
         task_id=task.id,
@@ -48,6 +50,10 @@ def create_contract(task, bid, now):
         price_fen=bid.price_fen,
         currency=bid.currency,
         signed_at=now,
+        # The policy in force now is the contract's for good: later changes do not apply.
+        commission_bps=rates.commission_bps,
+        client_fee_bps=rates.client_fee_bps,
+        center_share_bps=rates.center_share_bps,
     )
     db.session.add(contract)
     for milestone in bid.milestones:

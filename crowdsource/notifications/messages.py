@@ -22,6 +22,21 @@ def subject(notification):
         Kind.BIDDING_CLOSED: lambda: _("Bidding on “%(task)s” has closed", task=p["task"]),
         Kind.TASK_EXPIRED: lambda: _("“%(task)s” expired without bids", task=p["task"]),
         Kind.TASK_CANCELLED: lambda: _("“%(task)s” was cancelled", task=p["task"]),
+        Kind.MILESTONE_FUNDED: lambda: _(
+            "%(number)s: “%(milestone)s” is funded in escrow (%(amount)s)", **p
+        ),
+        Kind.DELIVERY_SUBMITTED: lambda: _(
+            "%(number)s: “%(milestone)s” was delivered; please review it", **p
+        ),
+        Kind.CHANGES_REQUESTED: lambda: _("%(number)s: changes requested to “%(milestone)s”", **p),
+        Kind.MILESTONE_RELEASED: lambda: _(
+            "%(number)s: “%(milestone)s” was accepted and %(amount)s released", **p
+        ),
+        Kind.CANCELLATION_REQUESTED: lambda: _(
+            "%(number)s: the other side proposes to cancel the contract", **p
+        ),
+        Kind.CONTRACT_CANCELLED: lambda: _("%(number)s was cancelled by mutual agreement", **p),
+        Kind.PAYOUT_SENT: lambda: _("%(number)s: a payout of %(amount)s was sent", **p),
     }
     return texts[notification.kind]()
 
@@ -29,7 +44,13 @@ def subject(notification):
 def detail(notification):
     """More text for the mail body and the list, or an empty string."""
     p = notification.params
-    if notification.kind in (Kind.BID_REJECTED, Kind.TASK_CANCELLED) and p.get("reason"):
+    reasoned = (
+        Kind.BID_REJECTED,
+        Kind.TASK_CANCELLED,
+        Kind.CHANGES_REQUESTED,
+        Kind.CANCELLATION_REQUESTED,
+    )
+    if notification.kind in reasoned and p.get("reason"):
         return _("Reason given: %(reason)s", reason=p["reason"])
     if notification.kind == Kind.QUESTION_ANSWERED:
         return _("Answer: %(answer)s", answer=p.get("answer", ""))

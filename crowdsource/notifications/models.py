@@ -18,6 +18,13 @@ class Kind(LabelledEnum):
     BIDDING_CLOSED = "bidding_closed"
     TASK_EXPIRED = "task_expired"
     TASK_CANCELLED = "task_cancelled"
+    MILESTONE_FUNDED = "milestone_funded"
+    DELIVERY_SUBMITTED = "delivery_submitted"
+    CHANGES_REQUESTED = "changes_requested"
+    MILESTONE_RELEASED = "milestone_released"
+    CANCELLATION_REQUESTED = "cancellation_requested"
+    CONTRACT_CANCELLED = "contract_cancelled"
+    PAYOUT_SENT = "payout_sent"
 
 
 class Notification(db.Model):

@@ -92,7 +92,7 @@ TASK_MOVES = {
     TaskStatus.DRAFT: {TaskStatus.OPEN},
     TaskStatus.OPEN: {TaskStatus.CLOSED, TaskStatus.EXPIRED, TaskStatus.CANCELLED},
     TaskStatus.CLOSED: {TaskStatus.AWARDED, TaskStatus.CANCELLED},
-    TaskStatus.AWARDED: {TaskStatus.COMPLETED},
+    TaskStatus.AWARDED: {TaskStatus.COMPLETED, TaskStatus.CANCELLED},
 }
 
 #: states in which a task is shown to the public (a draft is its organization's only)

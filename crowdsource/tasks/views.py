@@ -12,6 +12,8 @@ from wtforms.fields.choices import SelectChoice
 from crowdsource.accounts import authz, centers
 from crowdsource.accounts.models import Organization, OrgKind
 from crowdsource.bids.models import LIVE_STATES, Bid
+from crowdsource.contracts import services as contract_services
+from crowdsource.contracts.models import Contract
 from crowdsource.db import db, transaction, utcnow
 from crowdsource.errors import DomainError
 from crowdsource.tasks import access, bp, listing, questions, services
@@ -207,7 +209,16 @@ def show(task_id):
         confirm=ConfirmForm(),
         field_names=FIELD_LABELS,
         change_text=_change_text,
+        contract=_contract_of(task),
     )
+
+
+def _contract_of(task):
+    """The task's contract, for the people who may see it (else None)."""
+    contract = db.session.scalar(sa.select(Contract).filter_by(task_id=task.id))
+    if contract is not None and contract_services.can_view(current_user, contract):
+        return contract
+    return None
 
 
 def _change_text(field, value):

@@ -63,3 +63,18 @@ def screenshot(request, backend):
         return path
 
     return take
+
+
+@pytest.fixture
+def new_page(browser):
+    """``new_page()``: a page in a browser context of its own (another person's session)."""
+    contexts = []
+
+    def make():
+        context = browser.new_context()
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()

@@ -6,28 +6,12 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
-import pytest
 from playwright.sync_api import expect
 
 from tests.browser.test_accounts_journeys import log_in
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TITLE = "Graphene coating for offshore jackets"
-
-
-@pytest.fixture
-def new_page(browser):
-    """``new_page()``: a page in a browser context of its own (another person's session)."""
-    contexts = []
-
-    def make():
-        context = browser.new_context()
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 def fill_milestone(page, row, title, amount, due):

@@ -1,0 +1,552 @@
+"""Escrow of milestones: funding, delivery, acceptance and release, changes, refunds,
+cancellation by mutual agreement, and the automatic release after the review period.
+
+Every money operation is one database transaction (the caller's): it locks the milestone row
+first, checks its state, writes the ledger entry (idempotency key from the business event,
+e.g. ``release:milestone:42``), then moves the state. A second click, a retried job or a replayed
+webhook finds the state moved or the key used and changes nothing. A ``disputed`` milestone
+is frozen: no operation here moves its money.
+"""
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from crowdsource import audit
+from crowdsource.accounts import authz
+from crowdsource.contracts.models import (
+    CONTRACT_MOVES,
+    ESCROWED_STATES,
+    MILESTONE_MOVES,
+    SETTLED_STATES,
+    Contract,
+    ContractStatus,
+    Milestone,
+    MilestoneStatus,
+    Side,
+)
+from crowdsource.db import db, utcnow
+from crowdsource.errors import Conflict, DomainError, NotAllowed
+from crowdsource.lifecycle import transition
+from crowdsource.money import format_money
+from crowdsource.notifications.models import Kind
+from crowdsource.notifications.services import notify
+from crowdsource.payments import commission, ledger
+from crowdsource.payments.models import (
+    AccountKind,
+    Funding,
+    FundingStatus,
+    JournalEntry,
+    LedgerAccount,
+)
+from crowdsource.tasks.models import TASK_MOVES, TaskStatus
+
+
+class AlreadyDone(Conflict):
+    """The step was already taken (a second click, a retry, a race lost)."""
+
+    default_message = _l("This has already been done.")
+
+
+# --- accounts ----------------------------------------------------------------------------
+
+
+def escrow_account(milestone):
+    return ledger.account(f"escrow:milestone:{milestone.id}", AccountKind.ESCROW)
+
+
+def clearing_account(provider):
+    return ledger.account(
+        f"clearing:{'bank' if provider == 'manual' else provider}", AccountKind.CLEARING
+    )
+
+
+#: who a contract's payable accounts are for: the payee, the agency (brokerage), the
+#: enterprise (refunds to send back)
+PAYABLE_ROLES = ("payee", "agency", "client")
+
+
+def payable_code(contract, role):
+    return f"payable:contract:{contract.id}:{role}"
+
+
+def payable_account(contract, role):
+    return ledger.account(payable_code(contract, role), AccountKind.PAYABLE)
+
+
+COMMISSION_REVENUE = "revenue:commission"
+CLIENT_FEE_REVENUE = "revenue:client-fee"
+
+
+# --- who acts --------------------------------------------------------------------------
+
+
+def solver_side(contract):
+    """The people who work on the contract: the solver and, for an agency's contract, the
+    agency's members."""
+    people = [contract.solver]
+    if contract.agency is not None:
+        people += [membership.user for membership in contract.agency.memberships]
+    return people
+
+
+def client_side(contract):
+    return [membership.user for membership in contract.client_organization.memberships]
+
+
+def side_of(user, contract):
+    """The side the user acts for on the contract, or None."""
+    if authz.can_act_for(user, contract.client_organization):
+        return Side.CLIENT
+    if user.id == contract.solver_id or (
+        contract.agency is not None and authz.can_act_for(user, contract.agency)
+    ):
+        return Side.SOLVER
+    return None
+
+
+def _require_side(user, contract, side):
+    if side_of(user, contract) != side:
+        raise NotAllowed()
+
+
+def _people(contract, side):
+    return client_side(contract) if side == Side.CLIENT else solver_side(contract)
+
+
+def _link(contract):
+    return f"/contracts/{contract.id}"
+
+
+def _tell(contract, side, kind, milestone=None, **params):
+    values = {"number": contract.number, **params}
+    if milestone is not None:
+        values.setdefault("milestone", milestone.title)
+    notify(_people(contract, side), kind, _link(contract), contract.task, **values)
+
+
+# --- locking -----------------------------------------------------------------------------
+
+
+def _lock_contract_of(milestone_id, skip_locked=False):
+    """Lock the row of the milestone's contract; returns its id (None: no such milestone, or,
+    with ``skip_locked``, someone else holds it).
+
+    Whatever locks a contract and one of its milestones takes the contract first — a release
+    that completes the contract updates it, a cancellation locks it and then its milestones —
+    so that two such operations never wait for each other's locks (a deadlock)."""
+    return db.session.scalar(
+        sa.select(Contract.id)
+        .join(Milestone, Milestone.contract_id == Contract.id)
+        .where(Milestone.id == milestone_id)
+        .with_for_update(of=Contract, skip_locked=skip_locked)
+    )
+
+
+def lock_milestone(milestone_id):
+    """The milestone row, locked for the rest of the transaction (after its contract's row),
+    as stored now."""
+    if _lock_contract_of(milestone_id) is None:
+        raise DomainError(_l("No such milestone."))
+    milestone = db.session.scalars(
+        sa.select(Milestone)
+        .where(Milestone.id == milestone_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if milestone is None:
+        raise DomainError(_l("No such milestone."))
+    return milestone
+
+
+def _lock_contract(contract_id):
+    return db.session.scalars(
+        sa.select(Contract)
+        .where(Contract.id == contract_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def _require_state(milestone, allowed, done_states, done_message):
+    if milestone.status in done_states:
+        raise AlreadyDone(done_message)
+    if milestone.status not in allowed:
+        raise Conflict(
+            _l(
+                "Not possible while the milestone is %(state)s.",
+                state=milestone.status.label,
+            )
+        )
+
+
+# --- operations --------------------------------------------------------------------------
+
+
+def fund_milestone(milestone_id, amount_fen, provider, actor=None, now=None, note=""):
+    """Credit escrow with the payment received for a milestone (a provider confirmed it).
+
+    Raises AlreadyDone if it is funded already, DomainError if ``amount_fen`` is not exactly
+    what is due (nothing is posted then).
+    """
+    now = now or utcnow()
+    milestone = lock_milestone(milestone_id)
+    contract = milestone.contract
+    _require_state(
+        milestone,
+        (MilestoneStatus.PENDING,),
+        (*ESCROWED_STATES, MilestoneStatus.RELEASED, MilestoneStatus.SPLIT),
+        _l("This milestone is already funded."),
+    )
+    if contract.status != ContractStatus.ACTIVE:
+        raise Conflict(_l("The contract is not active."))
+    due = milestone.due_fen
+    if amount_fen != due:
+        raise DomainError(
+            _l(
+                "The amount received (%(received)s) is not the amount due (%(due)s). "
+                "Nothing has been recorded.",
+                received=format_money(amount_fen),
+                due=format_money(due),
+            )
+        )
+    ledger.post(
+        f"fund:milestone:{milestone.id}",
+        "fund",
+        [
+            ledger.Leg(clearing_account(provider), -due),
+            ledger.Leg(escrow_account(milestone), due),
+        ],
+        description=note or f"{contract.number} M{milestone.position} funded",
+        actor=actor,
+        contract_id=contract.id,
+        milestone_id=milestone.id,
+    )
+    transition(milestone, MilestoneStatus.FUNDED, MILESTONE_MOVES, actor=actor, reason=note)
+    milestone.funded_at = now
+    for side in (Side.SOLVER, Side.CLIENT):
+        _tell(contract, side, Kind.MILESTONE_FUNDED, milestone, amount=format_money(due))
+    db.session.flush()
+    return milestone
+
+
+def submit_delivery(actor, milestone_id, note, now=None):
+    """The solver's side delivers a funded milestone; the enterprise has the review period to
+    accept, ask for changes or dispute, after which the money is released automatically."""
+    now = now or utcnow()
+    milestone = lock_milestone(milestone_id)
+    contract = milestone.contract
+    _require_side(actor, contract, Side.SOLVER)
+    note = (note or "").strip()
+    if not note:
+        raise DomainError(_l("Describe what you deliver."))
+    _require_state(
+        milestone,
+        (MilestoneStatus.FUNDED,),
+        (MilestoneStatus.SUBMITTED,),
+        _l("This milestone has already been delivered."),
+    )
+    transition(milestone, MilestoneStatus.SUBMITTED, MILESTONE_MOVES, actor=actor)
+    milestone.submitted_at = now
+    milestone.delivery_note = note
+    milestone.review_due_at = now + dt.timedelta(days=current_app.config["REVIEW_PERIOD_DAYS"])
+    _tell(contract, Side.CLIENT, Kind.DELIVERY_SUBMITTED, milestone)
+    db.session.flush()
+    return milestone
+
+
+def request_changes(actor, milestone_id, reason, now=None):
+    """The enterprise sends a delivery back with a reason; the money stays in escrow."""
+    milestone = lock_milestone(milestone_id)
+    contract = milestone.contract
+    _require_side(actor, contract, Side.CLIENT)
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_l("Say what should change."))
+    _require_state(milestone, (MilestoneStatus.SUBMITTED,), (), "")
+    transition(milestone, MilestoneStatus.FUNDED, MILESTONE_MOVES, actor=actor, reason=reason)
+    milestone.change_request = reason
+    milestone.review_due_at = None
+    _tell(contract, Side.SOLVER, Kind.CHANGES_REQUESTED, milestone, reason=reason)
+    db.session.flush()
+    return milestone
+
+
+def release_legs(milestone):
+    """The postings of a milestone's release, by the contract's rates: escrow out; payee,
+    agency, platform and center in. Zero parts are left out (no account is made for them)."""
+    contract = milestone.contract
+    due = milestone.due_fen
+    parts = commission.split(milestone.amount_fen, contract.rates)
+    legs = [
+        (f"escrow:milestone:{milestone.id}", AccountKind.ESCROW, -due),
+        (payable_code(contract, "payee"), AccountKind.PAYABLE, parts.payee),
+        (payable_code(contract, "agency"), AccountKind.PAYABLE, parts.brokerage),
+        (COMMISSION_REVENUE, AccountKind.REVENUE, parts.commission),
+        (CLIENT_FEE_REVENUE, AccountKind.REVENUE, due - milestone.amount_fen),
+        (f"revenue:center:{contract.center_id}", AccountKind.REVENUE, parts.center_share),
+    ]
+    legs = [(code, kind, amount) for code, kind, amount in legs if amount]
+    found = ledger.accounts({code: kind for code, kind, _ in legs})
+    return [ledger.Leg(found[code], amount) for code, _, amount in legs]
+
+
+def _release(milestone, actor, now, description):
+    contract = milestone.contract
+    ledger.post(
+        f"release:milestone:{milestone.id}",
+        "release",
+        release_legs(milestone),
+        description=description,
+        actor=actor,
+        contract_id=contract.id,
+        milestone_id=milestone.id,
+    )
+    transition(
+        milestone, MilestoneStatus.RELEASED, MILESTONE_MOVES, actor=actor, reason=description
+    )
+    milestone.settled_at = now
+    milestone.review_due_at = None
+    net = commission.split(milestone.amount_fen, contract.rates).payee
+    _tell(contract, Side.SOLVER, Kind.MILESTONE_RELEASED, milestone, amount=format_money(net))
+    _settle_contract(contract, actor, now)
+
+
+def accept_delivery(actor, milestone_id, now=None):
+    """The enterprise accepts a delivered milestone: escrow is released to the payee, the
+    agency (brokerage), the platform (commission, client fee) and the center (its share)."""
+    now = now or utcnow()
+    milestone = lock_milestone(milestone_id)
+    _require_side(actor, milestone.contract, Side.CLIENT)
+    _require_state(
+        milestone,
+        (MilestoneStatus.SUBMITTED,),
+        (MilestoneStatus.RELEASED,),
+        _l("This milestone has already been released."),
+    )
+    _release(milestone, actor, now, f"{milestone.contract.number} M{milestone.position} accepted")
+    db.session.flush()
+    return milestone
+
+
+def refund_milestone(milestone, actor, now, reason):
+    """Return a milestone's escrow to the enterprise (a payable to send back). The milestone
+    must be locked and funded or delivered."""
+    contract = milestone.contract
+    due = milestone.due_fen
+    ledger.post(
+        f"refund:milestone:{milestone.id}",
+        "refund",
+        [
+            ledger.Leg(escrow_account(milestone), -due),
+            ledger.Leg(payable_account(contract, "client"), due),
+        ],
+        description=reason[:300],
+        actor=actor,
+        contract_id=contract.id,
+        milestone_id=milestone.id,
+    )
+    transition(milestone, MilestoneStatus.REFUNDED, MILESTONE_MOVES, actor=actor, reason=reason)
+    milestone.settled_at = now
+    milestone.review_due_at = None
+
+
+def _settle_contract(contract, actor, now):
+    """Complete the contract (and its task) once every milestone is settled."""
+    if contract.status != ContractStatus.ACTIVE:
+        return
+    if all(milestone.status in SETTLED_STATES for milestone in contract.milestones):
+        transition(contract, ContractStatus.COMPLETED, CONTRACT_MOVES, actor=actor)
+        contract.completed_at = now
+        if contract.task.status == TaskStatus.AWARDED:
+            transition(contract.task, TaskStatus.COMPLETED, TASK_MOVES, actor=actor)
+
+
+def request_cancellation(actor, contract, reason, now=None):
+    """One side proposes to cancel the contract; the other side is asked to agree."""
+    side = side_of(actor, contract)
+    if side is None:
+        raise NotAllowed()
+    contract = _lock_contract(contract.id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_l("Give a reason for the cancellation."))
+    if contract.status != ContractStatus.ACTIVE:
+        raise Conflict(_l("Only an active contract can be cancelled."))
+    if contract.cancel_requested_by is not None:
+        raise AlreadyDone(_l("A cancellation has already been proposed."))
+    contract.cancel_requested_by = side
+    contract.cancel_requested_at = now or utcnow()
+    contract.cancel_reason = reason
+    audit.record("contract", contract.id, "cancellation_requested", actor, reason=reason)
+    other = Side.CLIENT if side == Side.SOLVER else Side.SOLVER
+    _tell(contract, other, Kind.CANCELLATION_REQUESTED, reason=reason)
+    db.session.flush()
+    return contract
+
+
+def withdraw_cancellation(actor, contract):
+    """The side that proposed the cancellation takes the proposal back."""
+    contract = _lock_contract(contract.id)
+    if contract.cancel_requested_by is None or side_of(actor, contract) != (
+        contract.cancel_requested_by
+    ):
+        raise NotAllowed()
+    if contract.status != ContractStatus.ACTIVE:
+        # Agreed to (or the contract ended): the proposal is part of its record now.
+        raise Conflict(_l("The contract is not active."))
+    contract.cancel_requested_by = None
+    contract.cancel_requested_at = None
+    contract.cancel_reason = None
+    db.session.flush()
+    return contract
+
+
+def confirm_cancellation(actor, contract, now=None):
+    """The other side agrees: funded and delivered milestones are refunded to the enterprise,
+    unfunded ones cancelled, released ones stay paid; the contract is cancelled.
+
+    Refused while a milestone is disputed (its escrow is frozen).
+    """
+    now = now or utcnow()
+    contract = _lock_contract(contract.id)
+    side = side_of(actor, contract)
+    if contract.status == ContractStatus.CANCELLED:
+        raise AlreadyDone(_l("The contract is already cancelled."))
+    if (
+        contract.cancel_requested_by is None
+        or side is None
+        or side == (contract.cancel_requested_by)
+    ):
+        raise NotAllowed(_l("Only the other side can agree to the proposed cancellation."))
+    milestones = [lock_milestone(m.id) for m in sorted(contract.milestones, key=lambda m: m.id)]
+    if any(m.status == MilestoneStatus.DISPUTED for m in milestones):
+        raise Conflict(_l("A milestone is in dispute: its ruling comes first."))
+    reason = contract.cancel_reason or ""
+    for milestone in milestones:
+        if milestone.status == MilestoneStatus.PENDING:
+            transition(
+                milestone, MilestoneStatus.CANCELLED, MILESTONE_MOVES, actor=actor, reason=reason
+            )
+        elif milestone.status in ESCROWED_STATES:
+            refund_milestone(milestone, actor, now, reason)
+    transition(contract, ContractStatus.CANCELLED, CONTRACT_MOVES, actor=actor, reason=reason)
+    contract.completed_at = now
+    if contract.task.status == TaskStatus.AWARDED:
+        transition(contract.task, TaskStatus.CANCELLED, TASK_MOVES, actor=actor, reason=reason)
+    _cancel_open_fundings(contract)
+    for each in (Side.CLIENT, Side.SOLVER):
+        _tell(contract, each, Kind.CONTRACT_CANCELLED)
+    db.session.flush()
+    return contract
+
+
+def _cancel_open_fundings(contract):
+    ids = [milestone.id for milestone in contract.milestones]
+    for funding in db.session.scalars(
+        sa.select(Funding).where(
+            Funding.milestone_id.in_(ids), Funding.status == FundingStatus.PENDING
+        )
+    ):
+        funding.status = FundingStatus.CANCELLED
+
+
+def sweep_due(now=None):
+    """Release every delivered milestone whose review period ended; returns how many.
+
+    Safe to run from several processes at once and next to a manual acceptance: each
+    milestone is locked and its state checked, and the release key is the same.
+    """
+    now = now or utcnow()
+    due_ids = db.session.scalars(
+        sa.select(Milestone.id).where(
+            Milestone.status == MilestoneStatus.SUBMITTED, Milestone.review_due_at <= now
+        )
+    ).all()
+    released = 0
+    for milestone_id in due_ids:
+        if _lock_contract_of(milestone_id, skip_locked=True) is None:
+            continue  # someone is acting on the contract: the next sweep finds it again
+        milestone = db.session.scalars(
+            sa.select(Milestone)
+            .where(Milestone.id == milestone_id)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        ).one_or_none()
+        if (
+            milestone is None
+            or milestone.status != MilestoneStatus.SUBMITTED
+            or milestone.review_due_at is None
+            or milestone.review_due_at > now
+        ):
+            continue
+        contract = milestone.contract
+        _release(
+            milestone,
+            None,
+            now,
+            f"{contract.number} M{milestone.position} released "
+            "automatically after the review period",
+        )
+        _tell(
+            contract,
+            Side.CLIENT,
+            Kind.MILESTONE_RELEASED,
+            milestone,
+            amount=format_money(milestone.amount_fen),
+        )
+        released += 1
+    db.session.flush()
+    return released
+
+
+# --- the escrow check --------------------------------------------------------------------
+
+
+def check():
+    """Violations of escrow's invariants: each milestone's escrow equals what was funded less
+    what was released and refunded, i.e. what is due while funded, delivered or disputed and
+    nothing otherwise; every settled milestone has exactly its entries."""
+    problems = []
+    balances = dict(
+        db.session.execute(
+            sa.select(LedgerAccount.code, LedgerAccount.balance).where(
+                LedgerAccount.code.like("escrow:milestone:%")
+            )
+        ).all()
+    )
+    kinds = {}
+    for milestone_id, kind in db.session.execute(
+        sa.select(JournalEntry.milestone_id, JournalEntry.kind).where(
+            JournalEntry.milestone_id.is_not(None)
+        )
+    ):
+        kinds.setdefault(milestone_id, []).append(kind)
+    milestones = db.session.scalars(
+        sa.select(Milestone)
+        .options(sa.orm.joinedload(Milestone.contract))
+        .execution_options(populate_existing=True)  # as stored, not as this session saw it
+    )
+    for milestone in milestones:
+        held = balances.pop(f"escrow:milestone:{milestone.id}", 0)
+        expected = milestone.due_fen if milestone.status in ESCROWED_STATES else 0
+        if held != expected:
+            problems.append(
+                f"milestone {milestone.id} is {milestone.status} with {held} in escrow, "
+                f"expected {expected}"
+            )
+        entries = sorted(kinds.get(milestone.id, []))
+        wanted = {
+            MilestoneStatus.PENDING: [],
+            MilestoneStatus.CANCELLED: [],
+            MilestoneStatus.RELEASED: ["fund", "release"],
+            MilestoneStatus.REFUNDED: ["fund", "refund"],
+        }.get(milestone.status, ["fund"])
+        if milestone.status != MilestoneStatus.SPLIT and entries != wanted:
+            problems.append(
+                f"milestone {milestone.id} is {milestone.status} with entries {entries}"
+            )
+    problems += [f"escrow account {code} belongs to no milestone" for code in balances]
+    return problems

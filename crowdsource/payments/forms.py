@@ -1,0 +1,52 @@
+"""Forms of the payments package."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Optional
+
+from crowdsource.forms import PercentField, YuanField, enum_choices, max_length, required
+from crowdsource.tasks.models import ContractType
+
+
+class DeliveryForm(FlaskForm):
+    note = TextAreaField(
+        _l("What you deliver"),
+        [required(), max_length(5000)],
+        description=_l("Describe the result and where the enterprise finds it."),
+    )
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), [required(), max_length(2000)])
+
+
+class ConfirmTransferForm(FlaskForm):
+    amount = YuanField(_l("Amount received (yuan)"), [required()])
+    bank_reference = StringField(_l("Bank reference"), [required(), max_length(100)])
+
+
+class SendPayoutForm(FlaskForm):
+    bank_reference = StringField(
+        _l("Bank reference of the transfer sent"), [required(), max_length(100)]
+    )
+
+
+class PayoutRequestForm(FlaskForm):
+    bank_account_name = StringField(_l("Account name"), [required(), max_length(200)])
+    bank_name = StringField(_l("Bank"), [required(), max_length(200)])
+    bank_account_number = StringField(_l("Account number"), [required(), max_length(60)])
+
+
+class PolicyForm(FlaskForm):
+    center_id = SelectField(_l("Applies to"), choices=[])
+    contract_type = SelectField(
+        _l("Contract type"),
+        [Optional()],
+        choices=[SelectChoice("", _l("All types")), *enum_choices(ContractType)],
+    )
+    commission = PercentField(_l("Platform commission, %"), [required(), max_length(8)])
+    client_fee = PercentField(_l("Client-side fee, %"), [Optional(), max_length(8)])
+    center_share = PercentField(_l("Center share, %"), [Optional(), max_length(8)])
+    max_brokerage = PercentField(_l("Highest agency brokerage, %"), [required(), max_length(8)])

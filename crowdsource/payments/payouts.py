@@ -1,0 +1,164 @@
+"""Payouts: a payee (or the agency, or the enterprise for refunds) asks to be paid the payable
+balance of a contract; a manager of the contract's center records the bank transfer sent, and
+only then does the ledger move the money out."""
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+
+from crowdsource import audit
+from crowdsource.accounts import authz
+from crowdsource.contracts.models import Contract, Side
+from crowdsource.db import db, utcnow
+from crowdsource.errors import Conflict, DomainError, NotAllowed
+from crowdsource.lifecycle import transition
+from crowdsource.money import format_money
+from crowdsource.notifications.models import Kind
+from crowdsource.notifications.services import notify
+from crowdsource.payments import escrow, ledger
+from crowdsource.payments.models import PAYOUT_MOVES, Payout, PayoutStatus
+
+
+def may_draw(user, contract, role):
+    """May the user ask for the payout of the contract's ``role`` payable?"""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if role == "payee":
+        if contract.payee_user_id is not None:
+            return user.id == contract.payee_user_id
+        return authz.can_act_for(user, contract.payee_organization)
+    if role == "agency":
+        return contract.agency is not None and authz.can_act_for(user, contract.agency)
+    if role == "client":
+        return escrow.side_of(user, contract) == Side.CLIENT
+    return False
+
+
+def open_payout(account):
+    return db.session.scalar(
+        sa.select(Payout).filter_by(account_id=account.id, status=PayoutStatus.REQUESTED)
+    )
+
+
+def request_payout(
+    actor, contract, role, bank_account_name, bank_name, bank_account_number, now=None
+):
+    """Ask for the whole payable balance of the contract's ``role`` account to be sent.
+
+    Raises NotAllowed for anyone but its owner, DomainError when there is nothing to pay,
+    Conflict when a request is already open.
+    """
+    if role not in escrow.PAYABLE_ROLES or not may_draw(actor, contract, role):
+        raise NotAllowed()
+    details = [
+        (value or "").strip() for value in (bank_account_name, bank_name, bank_account_number)
+    ]
+    if not all(details):
+        raise DomainError(_l("Give the account name, the bank and the account number."))
+    account = escrow.payable_account(contract, role)
+    db.session.refresh(account, with_for_update=True)
+    if account.balance <= 0:
+        raise DomainError(_l("There is nothing to pay out."))
+    if open_payout(account) is not None:
+        raise escrow.AlreadyDone(_l("A payout of this balance has already been requested."))
+    payout = Payout(
+        account_id=account.id,
+        contract_id=contract.id,
+        amount_fen=account.balance,
+        currency=account.currency,
+        bank_account_name=details[0][:200],
+        bank_name=details[1][:200],
+        bank_account_number=details[2][:60],
+        requested_by_id=actor.id,
+        requested_at=now or utcnow(),
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(payout)
+    except IntegrityError:
+        raise escrow.AlreadyDone(
+            _l("A payout of this balance has already been requested.")
+        ) from None
+    audit.record(
+        "payout",
+        payout.id,
+        "requested",
+        actor,
+        to_state=payout.status,
+        reason=format_money(payout.amount_fen),
+    )
+    return payout
+
+
+def send_payout(actor, payout, bank_reference, now=None):
+    """A manager of the contract's center records the transfer sent: the payable is paid out.
+
+    A second recording of the same payout gets AlreadyDone and moves nothing.
+    """
+    if not authz.manages_center_of(actor, payout.contract):
+        raise NotAllowed()
+    bank_reference = (bank_reference or "").strip()
+    if not bank_reference:
+        raise DomainError(_l("Enter the bank's reference of the transfer."))
+    db.session.refresh(payout, with_for_update=True)
+    if payout.status == PayoutStatus.SENT:
+        raise escrow.AlreadyDone(_l("This payout has already been recorded as sent."))
+    if payout.status != PayoutStatus.REQUESTED:
+        raise Conflict(_l("This payout was cancelled."))
+    ledger.post(
+        f"payout:{payout.id}",
+        "payout",
+        [
+            ledger.Leg(payout.account, -payout.amount_fen),
+            ledger.Leg(escrow.clearing_account("manual"), payout.amount_fen),
+        ],
+        description=f"{payout.contract.number} payout, bank transfer {bank_reference}",
+        actor=actor,
+        contract_id=payout.contract_id,
+    )
+    transition(payout, PayoutStatus.SENT, PAYOUT_MOVES, actor=actor, reason=bank_reference)
+    payout.sent_by_id = actor.id
+    payout.sent_at = now or utcnow()
+    payout.bank_reference = bank_reference[:100]
+    contract = payout.contract
+    notify(
+        [payout.requested_by],
+        Kind.PAYOUT_SENT,
+        f"/contracts/{contract.id}",
+        contract.task,
+        number=contract.number,
+        amount=format_money(payout.amount_fen),
+    )
+    db.session.flush()
+    return payout
+
+
+def cancel_payout(actor, payout):
+    """Whoever may draw on the account withdraws an open request."""
+    role = payout.account.code.rsplit(":", 1)[1]
+    if not may_draw(actor, payout.contract, role):
+        raise NotAllowed()
+    db.session.refresh(payout, with_for_update=True)
+    transition(payout, PayoutStatus.CANCELLED, PAYOUT_MOVES, actor=actor)
+    db.session.flush()
+    return payout
+
+
+def payouts_to_send(actor):
+    """Requested payouts of contracts in the centers the actor manages, oldest first."""
+    query = (
+        sa.select(Payout)
+        .join(Contract, Contract.id == Payout.contract_id)
+        .where(Payout.status == PayoutStatus.REQUESTED)
+        .options(sa.orm.joinedload(Payout.contract), sa.orm.joinedload(Payout.account))
+        .order_by(Payout.requested_at, Payout.id)
+    )
+    centers = authz.managed_center_ids(actor)
+    if centers is not None:
+        query = query.where(Contract.center_id.in_(centers))
+    return list(db.session.scalars(query))
+
+
+def require_manager(actor):
+    if not (getattr(actor, "is_admin", False) or authz.managed_centers(actor)):
+        raise NotAllowed()

@@ -1,0 +1,165 @@
+"""Helpers of the payments tests: the money steps as the services take them, the ledger's
+balances and its check, and reading what pages show."""
+
+import csv
+import io
+import re
+from decimal import Decimal
+from html.parser import HTMLParser
+
+import sqlalchemy as sa
+
+from crowdsource.db import db, transaction
+from crowdsource.payments import escrow
+from crowdsource.payments import funding as fundings
+from crowdsource.payments.models import JournalEntry, LedgerAccount, Posting
+from tests.helpers import table_counts
+
+#: bank details a payee types into the payout form
+BANK = {
+    "bank_account_name": "Qingdao University of Science",
+    "bank_name": "Bank of China, Qingdao",
+    "bank_account_number": "6217 0000 1111 2222",
+}
+
+
+def fund(milestone, owner, manager, bank_reference="ICBC-0001"):
+    """The enterprise starts the funding and the manager records the transfer as received."""
+    with transaction():
+        started = fundings.start_funding(owner, milestone)
+        fundings.confirm_bank_transfer(manager, started, started.amount_fen, bank_reference)
+    return started
+
+
+def deliver(user, milestone, note="The result is in the shared folder.", now=None):
+    with transaction():
+        escrow.submit_delivery(user, milestone.id, note, now=now)
+
+
+def accept(user, milestone):
+    with transaction():
+        escrow.accept_delivery(user, milestone.id)
+
+
+def reload(obj):
+    """``obj`` as stored now."""
+    db.session.expire_all()
+    return db.session.get(type(obj), obj.id)
+
+
+def balances():
+    """Every account's balance that is not zero, by code."""
+    rows = db.session.execute(
+        sa.select(LedgerAccount.code, LedgerAccount.balance).where(LedgerAccount.balance != 0)
+    )
+    return dict(rows.all())
+
+
+def entry_count():
+    return db.session.scalar(sa.select(sa.func.count()).select_from(JournalEntry))
+
+
+def posting_count():
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Posting))
+
+
+def stored_counts():
+    """Rows per table, leaving out the login attempts that logging in between requests adds."""
+    counts = table_counts()
+    counts.pop("login_attempts")
+    return counts
+
+
+def ledger_check(app):
+    """``flask ledger check`` as run from a shell: (exit code, output)."""
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["ledger", "check"])
+    return result.exit_code, result.output
+
+
+def assert_ledger_check_passes(app):
+    code, output = ledger_check(app)
+    assert code == 0, output
+    assert "Ledger check passed" in output
+
+
+def page(response):
+    return response.get_data(as_text=True)
+
+
+def read_csv(response):
+    """The rows of a CSV download; it starts with a UTF-8 byte order mark for spreadsheets."""
+    assert response.mimetype == "text/csv"
+    raw = response.get_data()
+    assert raw.startswith("\ufeff".encode())
+    return list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+
+
+def fen(text):
+    """Fen of a yuan amount as pages and CSV files show it ("¥1,234.56" or "1234.56")."""
+    return int(Decimal(text.replace("¥", "").replace(",", "")) * 100)
+
+
+# --- reading pages -----------------------------------------------------------------------
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+
+
+class Element:
+    def __init__(self, tag, attrs):
+        self.tag, self.attrs, self.children = tag, dict(attrs), []
+
+    @property
+    def text(self):
+        parts = [c if isinstance(c, str) else c.text for c in self.children]
+        return re.sub(r"\s+", " ", " ".join(parts)).strip()
+
+    def find_all(self, tag=None, testid=None):
+        found = []
+        for child in self.children:
+            if isinstance(child, Element):
+                if (tag is None or child.tag == tag) and (
+                    testid is None or child.attrs.get("data-testid") == testid
+                ):
+                    found.append(child)
+                found += child.find_all(tag, testid)
+        return found
+
+    def cells(self):
+        """The texts of a table row's cells."""
+        return [cell.text for cell in self.find_all() if cell.tag in ("td", "th")]
+
+
+class _TreeBuilder(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.root = Element("root", [])
+        self.stack = [self.root]
+
+    def handle_starttag(self, tag, attrs):
+        element = Element(tag, attrs)
+        self.stack[-1].children.append(element)
+        if tag not in VOID:
+            self.stack.append(element)
+
+    def handle_endtag(self, tag):
+        for depth in range(len(self.stack) - 1, 0, -1):
+            if self.stack[depth].tag == tag:
+                del self.stack[depth:]
+                return
+
+    def handle_data(self, data):
+        self.stack[-1].children.append(data)
+
+
+def parse(response_or_text):
+    """The page as a tree of elements (``find_all(tag, testid)``, ``text``, ``cells()``)."""
+    text = response_or_text if isinstance(response_or_text, str) else page(response_or_text)
+    builder = _TreeBuilder()
+    builder.feed(text)
+    return builder.root
+
+
+def texts(response, testid):
+    """The texts of the elements marked ``data-testid=testid``."""
+    return [element.text for element in parse(response).find_all(testid=testid)]

@@ -1,0 +1,290 @@
+"""Money operations racing each other on PostgreSQL: one entry, the others a clear 409.
+
+Each attempt runs in a thread of its own, with its own app context, session and transaction,
+calling the real services (or, for the last test, the real pages); the threads wait at a
+barrier and start together.
+"""
+
+import datetime as dt
+import threading
+from types import SimpleNamespace
+
+import pytest
+import sqlalchemy as sa
+
+from crowdsource import create_app
+from crowdsource.accounts import centers as center_services
+from crowdsource.accounts.models import Membership, Role, User
+from crowdsource.bids import services as bid_services
+from crowdsource.contracts.models import Contract, Milestone, MilestoneStatus
+from crowdsource.db import db, transaction, utcnow
+from crowdsource.errors import Conflict
+from crowdsource.payments import escrow, ledger
+from crowdsource.payments import funding as fundings
+from crowdsource.payments.models import Funding, JournalEntry, LedgerAccount, Posting
+from crowdsource.tasks import services as tasks
+from tests.conftest import Client, app_config
+from tests.helpers import PASSWORD
+
+pytestmark = pytest.mark.postgresql
+
+AMOUNT = 100_000
+THREADS = 50
+
+
+@pytest.fixture(scope="module")
+def app(make_database_url):
+    """This module's app: PostgreSQL only (row locks are what is tested), with a pool wide
+    enough for 50 transactions at once (the default holds 15, and the rest would queue)."""
+    options = {"pool_pre_ping": True, "pool_size": THREADS + 2, "max_overflow": 4}
+    app = create_app(app_config(make_database_url("postgresql"), SQLALCHEMY_ENGINE_OPTIONS=options))
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def together(app, attempts):
+    """Run each of ``attempts`` (functions of no arguments, called inside a transaction) in a
+    thread of its own, all released at once; returns what each returned or raised."""
+    db.session.commit()  # the test's own session holds no transaction (and no lock) meanwhile
+    barrier = threading.Barrier(len(attempts))
+    outcomes = [None] * len(attempts)
+
+    def run(number, attempt):
+        with app.app_context():
+            try:
+                barrier.wait(timeout=20)
+                with transaction():
+                    outcomes[number] = attempt()
+            except Exception as error:
+                outcomes[number] = error
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
+    db.session.expire_all()
+    return outcomes
+
+
+def user(user_id):
+    """The user, loaded in the current thread's session."""
+    return db.session.get(User, user_id)
+
+
+def entries(kind, key):
+    return db.session.scalar(
+        sa.select(sa.func.count(JournalEntry.id)).where(
+            JournalEntry.kind == kind, JournalEntry.idempotency_key == key
+        )
+    )
+
+
+def assert_ledger_sound():
+    assert ledger.check() == []
+    assert escrow.check() == []
+
+
+@pytest.fixture
+def story(db, make_user, make_org, make_task, make_bid, centers):
+    """An enterprise (owner and a colleague), a solver and two managers of the center; ``award()``
+    gives a new contract of one milestone, ``fund(milestone)`` pays it into escrow and
+    ``deliver(milestone)`` submits it."""
+    owner = make_user(name="Li Wei")
+    enterprise = make_org(owner)
+    colleague = make_user(name="Zhao Min")
+    with transaction():
+        db.session.add(Membership(user=colleague, organization=enterprise, role=Role.MEMBER))
+    solver = make_user(name="Chen Jie")
+    managers = [make_user(name="Wang"), make_user(name="Liu")]
+    with transaction():
+        for manager in managers:
+            center_services.make_manager(manager, centers["qingdao"])
+    due = (utcnow() + dt.timedelta(days=30)).date()
+
+    def award():
+        task = make_task(owner, enterprise)
+        bid = make_bid(solver, task, price_fen=AMOUNT, milestones=[("All of it", AMOUNT, due)])
+        with transaction():
+            tasks.close_bidding(owner, task)
+            contract = bid_services.award_bid(owner, bid)
+        return contract
+
+    def fund(milestone):
+        with transaction():
+            started = fundings.start_funding(owner, milestone)
+            fundings.confirm_bank_transfer(managers[0], started, milestone.due_fen, "ICBC-1")
+
+    def deliver(milestone):
+        with transaction():
+            escrow.submit_delivery(solver, milestone.id, "Done")
+
+    return SimpleNamespace(
+        owner=owner,
+        colleague=colleague,
+        solver=solver,
+        managers=managers,
+        award=award,
+        fund=fund,
+        deliver=deliver,
+    )
+
+
+def delivered_milestone(story):
+    contract = story.award()
+    (milestone,) = contract.milestones
+    story.fund(milestone)
+    story.deliver(milestone)
+    return milestone
+
+
+def test_fifty_simultaneous_acceptances_release_once(app, story):
+    milestone = delivered_milestone(story)
+    owner_id, milestone_id = story.owner.id, milestone.id
+
+    def accept():
+        escrow.accept_delivery(user(owner_id), milestone_id)
+        return "released"
+
+    outcomes = together(app, [accept] * THREADS)
+
+    assert outcomes.count("released") == 1
+    refused = [outcome for outcome in outcomes if outcome != "released"]
+    assert all(type(error) is escrow.AlreadyDone for error in refused), {
+        repr(error) for error in refused
+    }
+    assert {error.status_code for error in refused} == {409}
+    assert {str(error.message) for error in refused} == {
+        "This milestone has already been released."
+    }
+    assert entries("release", f"release:milestone:{milestone_id}") == 1
+    assert db.session.get(Milestone, milestone_id).status == MilestoneStatus.RELEASED
+    assert ledger.balance(f"escrow:milestone:{milestone_id}") == 0
+    assert ledger.balance(f"payable:contract:{milestone.contract_id}:payee") == 95_000
+    assert_ledger_sound()
+
+
+@pytest.mark.parametrize("proposer", ["solver", "owner"])
+def test_release_racing_a_refund_settles_the_milestone_once(app, story, proposer):
+    """Acceptance and the other side's consent to a cancellation, at the same moment, five
+    times over: the milestone is either released or refunded, never both, never neither."""
+    consenter = "owner" if proposer == "solver" else "solver"
+    for _ in range(5):
+        milestone = delivered_milestone(story)
+        contract = milestone.contract
+        with transaction():
+            escrow.request_cancellation(getattr(story, proposer), contract, "Plans changed")
+        owner_id, consenter_id = story.owner.id, getattr(story, consenter).id
+        milestone_id, contract_id = milestone.id, contract.id
+
+        def accept(owner_id=owner_id, milestone_id=milestone_id):
+            escrow.accept_delivery(user(owner_id), milestone_id)
+            return "released"
+
+        def agree(consenter_id=consenter_id, contract_id=contract_id):
+            escrow.confirm_cancellation(user(consenter_id), db.session.get(Contract, contract_id))
+            return "refunded"
+
+        outcomes = together(app, [accept, agree])
+
+        won = [outcome for outcome in outcomes if isinstance(outcome, str)]
+        lost = [outcome for outcome in outcomes if not isinstance(outcome, str)]
+        assert len(won) == 1 and len(lost) == 1, outcomes
+        assert isinstance(lost[0], Conflict), repr(lost[0])
+        (state,) = won  # which one wins is up to the scheduler
+        released = entries("release", f"release:milestone:{milestone_id}")
+        refunded = entries("refund", f"refund:milestone:{milestone_id}")
+        assert (released, refunded) == ((1, 0) if state == "released" else (0, 1))
+        assert str(db.session.get(Milestone, milestone_id).status) == state
+        assert ledger.balance(f"escrow:milestone:{milestone_id}") == 0
+        assert_ledger_sound()
+
+
+def test_simultaneous_confirmations_of_a_transfer_credit_escrow_once(app, story):
+    contract = story.award()
+    (milestone,) = contract.milestones
+    with transaction():
+        started = fundings.start_funding(story.owner, milestone)
+    funding_id, milestone_id, due = started.id, milestone.id, milestone.due_fen
+    manager_ids = [manager.id for manager in story.managers]
+
+    def confirm(manager_id):
+        def attempt():
+            funding = db.session.get(Funding, funding_id)
+            fundings.confirm_bank_transfer(user(manager_id), funding, due, "ICBC-7")
+            return "confirmed"
+
+        return attempt
+
+    outcomes = together(app, [confirm(manager_ids[n % 2]) for n in range(10)])
+
+    assert outcomes.count("confirmed") == 1
+    refused = [outcome for outcome in outcomes if outcome != "confirmed"]
+    assert all(type(error) is escrow.AlreadyDone for error in refused), {
+        repr(error) for error in refused
+    }
+    assert {str(error.message) for error in refused} == {"This transfer has already been recorded."}
+    assert entries("fund", f"fund:milestone:{milestone_id}") == 1
+    credits = db.session.scalar(
+        sa.select(sa.func.count(Posting.id))
+        .join(LedgerAccount, LedgerAccount.id == Posting.account_id)
+        .where(LedgerAccount.code == f"escrow:milestone:{milestone_id}", Posting.amount > 0)
+    )
+    assert credits == 1
+    assert ledger.balance(f"escrow:milestone:{milestone_id}") == due
+    assert ledger.balance("clearing:bank") == -due
+    assert_ledger_sound()
+
+
+def test_the_sweep_and_acceptances_together_release_once(app, story):
+    milestone = delivered_milestone(story)
+    owner_id, milestone_id = story.owner.id, milestone.id
+    later = utcnow() + dt.timedelta(days=app.config["REVIEW_PERIOD_DAYS"] + 1)
+
+    def accept():
+        escrow.accept_delivery(user(owner_id), milestone_id, now=later)
+        return "released"
+
+    def sweep():
+        return "released" if escrow.sweep_due(later) else "nothing due"
+
+    outcomes = together(app, [accept, sweep] * 5)
+
+    assert outcomes.count("released") == 1, outcomes
+    refused = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+    assert all(type(error) is escrow.AlreadyDone for error in refused), outcomes
+    assert entries("release", f"release:milestone:{milestone_id}") == 1
+    assert_ledger_sound()
+
+
+def test_two_people_accepting_through_the_pages_get_one_redirect_and_one_409(app, story):
+    milestone = delivered_milestone(story)
+    milestone_id = milestone.id
+    app.test_client_class = Client
+    browsers = []
+    for person in (story.owner, story.colleague):
+        browser = app.test_client()
+        browser.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+        response = browser.post("/login", data={"email": person.email, "password": PASSWORD})
+        assert response.status_code == 302
+        browsers.append(browser)
+
+    outcomes = together(
+        app,
+        [
+            lambda browser=browser: browser.post(f"/milestones/{milestone_id}/accept")
+            for browser in browsers
+        ],
+    )
+
+    assert sorted(response.status_code for response in outcomes) == [302, 409], outcomes
+    (refused,) = [response for response in outcomes if response.status_code == 409]
+    assert "This milestone has already been released." in refused.get_data(as_text=True)
+    assert entries("release", f"release:milestone:{milestone_id}") == 1
+    assert_ledger_sound()
