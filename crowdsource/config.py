@@ -63,6 +63,11 @@ def from_environment(environ=None):
         "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER"),  # default: instance/uploads
         # Payments: bank transfer (manual) unless another provider is configured.
         "PAYMENT_PROVIDER": env.get("PAYMENT_PROVIDER", "manual"),
+        # Card payments and payouts through Stripe: on when both keys are set.
+        "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY"),
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET"),
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE"),  # default: Stripe's own API
+        "STRIPE_TIMEOUT_SECONDS": int(env.get("STRIPE_TIMEOUT_SECONDS", "20")),
         "REVIEW_PERIOD_DAYS": int(env.get("REVIEW_PERIOD_DAYS", "14")),
         "PLATFORM_BANK_NAME": env.get("PLATFORM_BANK_NAME", "中国工商银行青岛市南支行"),
         "PLATFORM_BANK_ACCOUNT_NAME": env.get(

@@ -16,14 +16,20 @@ log = logging.getLogger(__name__)
 _worker_app = None
 
 
-def enqueue(job_path, *args):
+def enqueue(job_path, *args, retry_intervals=None):
     """Run the job ``job_path`` (``"package.module:function"``) with ``args`` in the background.
 
     With ``REDIS_URL`` unset the job runs at once, in this process; a failure is logged, as a
-    worker would, and does not reach the caller.
+    worker would, and does not reach the caller (the sweep retries what jobs left undone).
+    With RQ, a failing job is retried after each of ``retry_intervals`` seconds.
     """
     if current_app.config.get("REDIS_URL"):
-        return get_queue().enqueue(run_job, job_path, *args)
+        options = {}
+        if retry_intervals:
+            from rq import Retry
+
+            options["retry"] = Retry(max=len(retry_intervals), interval=list(retry_intervals))
+        return get_queue().enqueue(run_job, job_path, *args, **options)
     try:
         run_job(job_path, *args)
     except Exception:

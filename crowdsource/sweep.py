@@ -18,7 +18,7 @@ _lock = threading.Lock()
 
 def sweep_due(now=None):
     """Run every package's sweep in its own transaction; returns what each did."""
-    from crowdsource.payments import escrow
+    from crowdsource.payments import card, escrow
     from crowdsource.tasks import services as tasks
 
     now = now or utcnow()
@@ -26,7 +26,13 @@ def sweep_due(now=None):
         ended = tasks.sweep_due(now)
     with transaction():
         released = escrow.sweep_due(now)
-    return {"tasks_ended": ended, "milestones_released": released}
+    with transaction():
+        waiting_on_stripe = card.sweep_due(now)
+    return {
+        "tasks_ended": ended,
+        "milestones_released": released,
+        **waiting_on_stripe,
+    }
 
 
 def sweep_on_access():

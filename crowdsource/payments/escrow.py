@@ -112,6 +112,12 @@ def _require_side(user, contract, side):
         raise NotAllowed()
 
 
+def _require_working(contract):
+    """Work on milestones goes on while the contract is active (or has a dispute)."""
+    if contract.status not in (ContractStatus.ACTIVE, ContractStatus.IN_DISPUTE):
+        raise Conflict(_l("The contract is not active."))
+
+
 def _people(contract, side):
     return client_side(contract) if side == Side.CLIENT else solver_side(contract)
 
@@ -248,6 +254,7 @@ def submit_delivery(actor, milestone_id, note, now=None):
         (MilestoneStatus.SUBMITTED,),
         _l("This milestone has already been delivered."),
     )
+    _require_working(contract)
     transition(milestone, MilestoneStatus.SUBMITTED, MILESTONE_MOVES, actor=actor)
     milestone.submitted_at = now
     milestone.delivery_note = note
@@ -266,6 +273,7 @@ def request_changes(actor, milestone_id, reason, now=None):
     if not reason:
         raise DomainError(_l("Say what should change."))
     _require_state(milestone, (MilestoneStatus.SUBMITTED,), (), "")
+    _require_working(contract)
     transition(milestone, MilestoneStatus.FUNDED, MILESTONE_MOVES, actor=actor, reason=reason)
     milestone.change_request = reason
     milestone.review_due_at = None
@@ -326,9 +334,33 @@ def accept_delivery(actor, milestone_id, now=None):
         (MilestoneStatus.RELEASED,),
         _l("This milestone has already been released."),
     )
+    _require_working(milestone.contract)
     _release(milestone, actor, now, f"{milestone.contract.number} M{milestone.position} accepted")
     db.session.flush()
     return milestone
+
+
+def refund_to_provider(milestone, provider, now, reason, actor=None):
+    """The provider has returned a milestone's escrow to the payer (a card refund Stripe
+    confirmed): escrow out to the provider's clearing account; the milestone is refunded.
+    The milestone must be locked and still escrowed."""
+    contract = milestone.contract
+    due = milestone.due_fen
+    ledger.post(
+        f"refund:milestone:{milestone.id}",
+        "refund",
+        [
+            ledger.Leg(escrow_account(milestone), -due),
+            ledger.Leg(clearing_account(provider), due),
+        ],
+        description=reason[:300],
+        actor=actor,
+        contract_id=contract.id,
+        milestone_id=milestone.id,
+    )
+    transition(milestone, MilestoneStatus.REFUNDED, MILESTONE_MOVES, actor=actor, reason=reason)
+    milestone.settled_at = now
+    milestone.review_due_at = None
 
 
 def refund_milestone(milestone, actor, now, reason):
@@ -405,8 +437,9 @@ def withdraw_cancellation(actor, contract):
 
 
 def confirm_cancellation(actor, contract, now=None):
-    """The other side agrees: funded and delivered milestones are refunded to the enterprise,
-    unfunded ones cancelled, released ones stay paid; the contract is cancelled.
+    """The other side agrees: funded and delivered milestones are refunded to the enterprise
+    (to its payable, or to its card through Stripe), unfunded ones cancelled, released ones
+    stay paid; the contract is cancelled.
 
     Refused while a milestone is disputed (its escrow is frozen).
     """
@@ -431,7 +464,14 @@ def confirm_cancellation(actor, contract, now=None):
                 milestone, MilestoneStatus.CANCELLED, MILESTONE_MOVES, actor=actor, reason=reason
             )
         elif milestone.status in ESCROWED_STATES:
-            refund_milestone(milestone, actor, now, reason)
+            from crowdsource.payments import card  # card builds on escrow, not the reverse
+
+            card_funding = card.paid_by_card(milestone)
+            if card_funding is not None:
+                # Back to the card; the escrow moves when Stripe confirms the refund.
+                card.request_refund(milestone, card_funding, actor)
+            else:
+                refund_milestone(milestone, actor, now, reason)
     transition(contract, ContractStatus.CANCELLED, CONTRACT_MOVES, actor=actor, reason=reason)
     contract.completed_at = now
     if contract.task.status == TaskStatus.AWARDED:

@@ -23,8 +23,10 @@ def open_funding(milestone):
     )
 
 
-def start_funding(actor, milestone):
-    """The enterprise starts paying a milestone into escrow; returns the (new or open) funding.
+def start_funding(actor, milestone, provider_name=None):
+    """The enterprise starts paying a milestone into escrow through a provider (the default
+    one unless named); returns the (new or open) funding. Choosing another provider than the
+    open funding's cancels that one.
 
     Milestones are funded in order: the first before work starts, each next one after.
     Raises NotAllowed for anyone but the enterprise, Conflict when it cannot be funded now.
@@ -40,10 +42,22 @@ def start_funding(actor, milestone):
     earlier = [m for m in contract.milestones if m.position < milestone.position]
     if any(m.status == MilestoneStatus.PENDING for m in earlier):
         raise Conflict(_l("Fund the milestones in order: an earlier one is not funded yet."))
+    provider = providers.get(provider_name) if provider_name else providers.current()
     existing = open_funding(milestone)
-    if existing is not None:
+    if existing is not None and existing.provider == provider.name:
         return existing
-    provider = providers.current()
+    if existing is not None:
+        transition(
+            existing,
+            FundingStatus.CANCELLED,
+            FUNDING_MOVES,
+            actor=actor,
+            reason=f"switched to {provider.name}",
+        )
+        db.session.flush()
+    attempts = db.session.scalar(
+        sa.select(sa.func.count(Funding.id)).filter_by(milestone_id=milestone.id)
+    )
     funding = Funding(
         milestone_id=milestone.id,
         provider=provider.name,
@@ -51,6 +65,7 @@ def start_funding(actor, milestone):
         amount_fen=milestone.due_fen,
         currency=contract.currency,
         created_by_id=actor.id,
+        attempt=attempts + 1,
     )
     try:
         with db.session.begin_nested():

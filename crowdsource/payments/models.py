@@ -206,6 +206,14 @@ class Funding(db.Model):
     confirmed_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
     #: the bank's or provider's reference of the received payment
     external_reference: orm.Mapped[str | None] = orm.mapped_column(sa.String(100))
+    #: card payments: the Checkout Session, its PaymentIntent, the page the payer goes to, and
+    #: the attempt number that makes the session's idempotency key
+    stripe_session_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(100), unique=True)
+    stripe_payment_intent_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(100), index=True)
+    checkout_url: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    attempt: orm.Mapped[int] = orm.mapped_column(default=1, server_default="1")
+    #: why the provider could not be reached, shown while the funding waits
+    failure_reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
 
     milestone = orm.relationship("Milestone")
     created_by: orm.Mapped[User] = orm.relationship(foreign_keys=[created_by_id])
@@ -214,7 +222,9 @@ class Funding(db.Model):
 
 class PayoutStatus(LabelledEnum):
     REQUESTED = "requested"
+    PROCESSING = "processing"
     SENT = "sent"
+    FAILED = "failed"
     CANCELLED = "cancelled"
 
 
@@ -222,12 +232,24 @@ set_labels(
     PayoutStatus,
     {
         PayoutStatus.REQUESTED: _l("requested"),
+        PayoutStatus.PROCESSING: _l("being sent"),
         PayoutStatus.SENT: _l("sent"),
+        PayoutStatus.FAILED: _l("failed"),
         PayoutStatus.CANCELLED: _l("cancelled"),
     },
 )
 
-PAYOUT_MOVES = {PayoutStatus.REQUESTED: {PayoutStatus.SENT, PayoutStatus.CANCELLED}}
+PAYOUT_MOVES = {
+    PayoutStatus.REQUESTED: {
+        PayoutStatus.SENT,
+        PayoutStatus.CANCELLED,
+        PayoutStatus.PROCESSING,
+        PayoutStatus.FAILED,
+    },
+    PayoutStatus.PROCESSING: {PayoutStatus.SENT, PayoutStatus.FAILED},
+}
+#: a payout not yet sent nor failed: at most one per account
+OPEN_PAYOUT_STATES = (PayoutStatus.REQUESTED, PayoutStatus.PROCESSING)
 
 
 class Payout(db.Model):
@@ -240,8 +262,8 @@ class Payout(db.Model):
             "uq_payouts_open_account",
             "account_id",
             unique=True,
-            sqlite_where=sa.text("status = 'requested'"),
-            postgresql_where=sa.text("status = 'requested'"),
+            sqlite_where=sa.text("status IN ('requested', 'processing')"),
+            postgresql_where=sa.text("status IN ('requested', 'processing')"),
         ),
     )
 
@@ -263,7 +285,120 @@ class Payout(db.Model):
     sent_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
     #: the bank's reference of the transfer sent
     bank_reference: orm.Mapped[str | None] = orm.mapped_column(sa.String(100))
+    #: "manual" (a manager sends a bank transfer) or "stripe" (a Transfer to a connected account)
+    provider: orm.Mapped[str] = orm.mapped_column(
+        sa.String(20), default="manual", server_default="manual"
+    )
+    stripe_transfer_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(100), unique=True)
+    #: why the last attempt failed or is waiting, shown to the payee
+    failure_reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    #: when a job last tried to send it through Stripe (the sweep retries stale ones)
+    last_attempt_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
 
     account: orm.Mapped[LedgerAccount] = orm.relationship()
     contract = orm.relationship("Contract")
     requested_by: orm.Mapped[User] = orm.relationship(foreign_keys=[requested_by_id])
+
+
+class StripeEventStatus(LabelledEnum):
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    DEFERRED = "deferred"
+    IGNORED = "ignored"
+    FAILED = "failed"
+
+
+set_labels(
+    StripeEventStatus,
+    {
+        StripeEventStatus.RECEIVED: _l("received"),
+        StripeEventStatus.PROCESSED: _l("processed"),
+        StripeEventStatus.DEFERRED: _l("waiting for an earlier event"),
+        StripeEventStatus.IGNORED: _l("ignored"),
+        StripeEventStatus.FAILED: _l("failed"),
+    },
+)
+
+
+class StripeEvent(db.Model):
+    """A webhook event from Stripe, stored once (by its id) and processed by a job."""
+
+    __tablename__ = "stripe_events"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    #: Stripe's event id, evt_…: a redelivered event is the same row
+    event_id: orm.Mapped[str] = orm.mapped_column(sa.String(100), unique=True)
+    type: orm.Mapped[str] = orm.mapped_column(sa.String(100))
+    #: the verified JSON body
+    payload: orm.Mapped[str] = orm.mapped_column(sa.Text)
+    status: orm.Mapped[StripeEventStatus] = orm.mapped_column(
+        enum_column_type(StripeEventStatus, "status"), default=StripeEventStatus.RECEIVED
+    )
+    attempts: orm.Mapped[int] = orm.mapped_column(default=0)
+    #: what processing said: why it waits, was ignored or failed
+    note: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    received_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+    processed_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+
+
+class StripeAccount(db.Model):
+    """A payee's Stripe Express account (a user's, or an organization's) for payouts."""
+
+    __tablename__ = "stripe_accounts"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(user_id IS NULL) <> (organization_id IS NULL)", name="user_or_organization"
+        ),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    #: acct_…
+    account_id: orm.Mapped[str] = orm.mapped_column(sa.String(100), unique=True)
+    user_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("users.id"), unique=True)
+    organization_id: orm.Mapped[int | None] = orm.mapped_column(
+        sa.ForeignKey("organizations.id"), unique=True
+    )
+    #: Stripe says the account can receive payouts (set by account.updated)
+    payouts_enabled: orm.Mapped[bool] = orm.mapped_column(default=False)
+    details_submitted: orm.Mapped[bool] = orm.mapped_column(default=False)
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+    updated_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+
+
+class CardRefundStatus(LabelledEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+set_labels(
+    CardRefundStatus,
+    {
+        CardRefundStatus.PENDING: _l("waiting for Stripe"),
+        CardRefundStatus.SUCCEEDED: _l("refunded to the card"),
+        CardRefundStatus.FAILED: _l("failed"),
+    },
+)
+
+
+class CardRefund(db.Model):
+    """The refund of a card-paid milestone's escrow: a Stripe Refund of the original payment.
+    The ledger moves only when Stripe confirms it."""
+
+    __tablename__ = "card_refunds"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    milestone_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("milestones.id"), unique=True)
+    funding_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("fundings.id"))
+    amount_fen: orm.Mapped[int] = orm.mapped_column(sa.BigInteger)
+    status: orm.Mapped[CardRefundStatus] = orm.mapped_column(
+        enum_column_type(CardRefundStatus, "status"), default=CardRefundStatus.PENDING
+    )
+    stripe_refund_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(100), unique=True)
+    failure_reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+    #: when a job last asked Stripe (the sweep retries stale ones)
+    last_attempt_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+    settled_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+
+    funding: orm.Mapped[Funding] = orm.relationship()

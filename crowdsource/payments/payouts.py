@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from crowdsource import audit
 from crowdsource.accounts import authz
 from crowdsource.contracts.models import Contract, Side
-from crowdsource.db import db, utcnow
+from crowdsource.db import after_commit, db, utcnow
 from crowdsource.errors import Conflict, DomainError, NotAllowed
 from crowdsource.lifecycle import transition
 from crowdsource.money import format_money
@@ -17,6 +17,7 @@ from crowdsource.notifications.models import Kind
 from crowdsource.notifications.services import notify
 from crowdsource.payments import escrow, ledger
 from crowdsource.payments.models import PAYOUT_MOVES, Payout, PayoutStatus
+from crowdsource.queue import enqueue
 
 
 def may_draw(user, contract, role):
@@ -40,20 +41,41 @@ def open_payout(account):
     )
 
 
-def request_payout(
-    actor, contract, role, bank_account_name, bank_name, bank_account_number, now=None
-):
-    """Ask for the whole payable balance of the contract's ``role`` account to be sent.
+def stripe_ready(contract, role):
+    """True when the payable of ``role`` can be paid to a Stripe account that takes payouts."""
+    from crowdsource.payments import card, stripe_api
 
-    Raises NotAllowed for anyone but its owner, DomainError when there is nothing to pay,
-    Conflict when a request is already open.
+    if role == "client" or not stripe_api.enabled():
+        return False
+    account = card.payee_account(contract, role)
+    return account is not None and account.payouts_enabled
+
+
+def request_payout(
+    actor,
+    contract,
+    role,
+    bank_account_name=None,
+    bank_name=None,
+    bank_account_number=None,
+    now=None,
+):
+    """Ask for the whole payable balance of the contract's ``role`` account to be sent: by a
+    Transfer to the payee's Stripe account when it can receive payouts (a job sends it at
+    once), else by a bank transfer a manager records.
+
+    Raises NotAllowed for anyone but its owner, DomainError when there is nothing to pay or
+    bank details are missing, Conflict when a request is already open.
     """
     if role not in escrow.PAYABLE_ROLES or not may_draw(actor, contract, role):
         raise NotAllowed()
+    provider = "stripe" if stripe_ready(contract, role) else "manual"
     details = [
         (value or "").strip() for value in (bank_account_name, bank_name, bank_account_number)
     ]
-    if not all(details):
+    if provider == "stripe":
+        details = ["Stripe", "Stripe", "-"]
+    elif not all(details):
         raise DomainError(_l("Give the account name, the bank and the account number."))
     account = escrow.payable_account(contract, role)
     db.session.refresh(account, with_for_update=True)
@@ -71,6 +93,7 @@ def request_payout(
         bank_account_number=details[2][:60],
         requested_by_id=actor.id,
         requested_at=now or utcnow(),
+        provider=provider,
     )
     try:
         with db.session.begin_nested():
@@ -87,7 +110,17 @@ def request_payout(
         to_state=payout.status,
         reason=format_money(payout.amount_fen),
     )
+    if provider == "stripe":
+        after_commit(enqueue_stripe_payout, payout.id)
     return payout
+
+
+def enqueue_stripe_payout(payout_id):
+    from crowdsource.payments.card import RETRY_INTERVALS
+
+    enqueue(
+        "crowdsource.payments.jobs:send_stripe_payout", payout_id, retry_intervals=RETRY_INTERVALS
+    )
 
 
 def send_payout(actor, payout, bank_reference, now=None):
@@ -105,6 +138,8 @@ def send_payout(actor, payout, bank_reference, now=None):
         raise escrow.AlreadyDone(_l("This payout has already been recorded as sent."))
     if payout.status != PayoutStatus.REQUESTED:
         raise Conflict(_l("This payout was cancelled."))
+    if payout.provider != "manual":
+        raise Conflict(_l("This payout is sent through Stripe."))
     ledger.post(
         f"payout:{payout.id}",
         "payout",
@@ -149,7 +184,7 @@ def payouts_to_send(actor):
     query = (
         sa.select(Payout)
         .join(Contract, Contract.id == Payout.contract_id)
-        .where(Payout.status == PayoutStatus.REQUESTED)
+        .where(Payout.status == PayoutStatus.REQUESTED, Payout.provider == "manual")
         .options(sa.orm.joinedload(Payout.contract), sa.orm.joinedload(Payout.account))
         .order_by(Payout.requested_at, Payout.id)
     )

@@ -34,7 +34,23 @@ class ManualProvider:
         }
 
 
-PROVIDERS = {"manual": ManualProvider()}
+class StripeProvider:
+    """Card payment through Stripe Checkout; escrow is credited by Stripe's webhook."""
+
+    name = "stripe"
+
+    def reference_for(self, milestone):
+        return ManualProvider().reference_for(milestone)
+
+    def instructions(self, funding):
+        return {
+            "checkout_url": funding.checkout_url,
+            "amount_fen": funding.amount_fen,
+            "reference": funding.reference,
+        }
+
+
+PROVIDERS = {"manual": ManualProvider(), "stripe": StripeProvider()}
 
 
 def current():

@@ -9,7 +9,7 @@ from crowdsource.accounts import authz
 from crowdsource.contracts import services as contracts
 from crowdsource.contracts.models import Contract, Milestone
 from crowdsource.db import transaction
-from crowdsource.payments import bp, escrow, funding, payouts, providers, statements
+from crowdsource.payments import bp, escrow, funding, payouts, providers, statements, stripe_api
 from crowdsource.payments.forms import DeliveryForm, PayoutRequestForm, ReasonForm
 from crowdsource.payments.models import Funding, Payout
 from crowdsource.payments.statements import to_csv, yuan
@@ -54,7 +54,12 @@ def show_funding(funding_id):
         abort(404)
     instructions = providers.get(started.provider).instructions(started)
     return render_template(
-        "payments/funding.html", funding=started, contract=contract, instructions=instructions
+        "payments/funding.html",
+        funding=started,
+        contract=contract,
+        instructions=instructions,
+        stripe_enabled=stripe_api.enabled(),
+        confirm=ConfirmForm(),
     )
 
 
@@ -123,6 +128,12 @@ def request_payout(contract_id, role):
     contract = get_or_404(Contract, contract_id)
     if not contracts.can_view(current_user, contract):
         abort(404)
+    if payouts.stripe_ready(contract, role):
+        _form_or_400(ConfirmForm())
+        with transaction():
+            payouts.request_payout(current_user, contract, role)
+        flash(_("Payout requested: it is being sent to your Stripe account."), "success")
+        return redirect(url_for("payments.earnings"))
     form = _form_or_400(PayoutRequestForm())
     with transaction():
         payouts.request_payout(
@@ -153,9 +164,32 @@ def cancel_payout(payout_id):
 @bp.get("/earnings")
 @login_required
 def earnings():
+    lines = statements.payables_of(current_user)
+    stripe_on = stripe_api.enabled()
+    stripe_targets = {}
+    if stripe_on:
+        from crowdsource.payments import card
+
+        for line in lines:
+            if line.role == "client":
+                continue
+            contract = line.contract
+            owner = (
+                ("user", contract.payee_user_id)
+                if line.role == "payee" and contract.payee_user_id
+                else (
+                    "organization",
+                    contract.payee_organization_id if line.role == "payee" else contract.agency_id,
+                )
+            )
+            stripe_targets[(contract.id, line.role)] = (
+                owner,
+                card.payee_account(contract, line.role),
+            )
     return render_template(
         "payments/earnings.html",
-        lines=statements.payables_of(current_user),
+        lines=lines,
+        stripe_targets=stripe_targets,
         form=PayoutRequestForm(),
         confirm=ConfirmForm(),
     )

@@ -10,6 +10,7 @@ from crowdsource.accounts import centers as center_services
 from crowdsource.bids import services as bid_services
 from crowdsource.db import transaction, utcnow
 from crowdsource.tasks import services as task_services
+from tests.test_queue import redis_url, rq_app  # noqa: F401  (fixtures shared with these tests)
 
 
 @pytest.fixture
@@ -77,3 +78,21 @@ def award(people, make_task, make_bid):
             return bid_services.award_bid(owner, bid)
 
     return make
+
+
+# --- Stripe, played by a local HTTP server --------------------------------------------------
+
+
+@pytest.fixture
+def stripe_fake(app, monkeypatch):
+    """A fake Stripe (tests.payments.fake_stripe) on a free port, and the app switched to it:
+    test keys, its URL as the API base and a short client timeout."""
+    from tests.payments.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe
+
+    fake = FakeStripe().start()
+    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", SECRET_KEY)
+    monkeypatch.setitem(app.config, "STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    monkeypatch.setitem(app.config, "STRIPE_API_BASE", fake.url)
+    monkeypatch.setitem(app.config, "STRIPE_TIMEOUT_SECONDS", 2)
+    yield fake
+    fake.stop()
