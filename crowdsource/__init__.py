@@ -81,10 +81,19 @@ def load_user(session_id):
 
 
 def register_blueprints(app):
-    from crowdsource import accounts, bids, contracts, home, notifications, payments, tasks
+    from crowdsource import (
+        accounts,
+        bids,
+        contracts,
+        disputes,
+        home,
+        notifications,
+        payments,
+        tasks,
+    )
 
     app.register_blueprint(home.bp)
-    for package in (accounts, tasks, bids, contracts, notifications, payments):
+    for package in (accounts, tasks, bids, contracts, disputes, notifications, payments):
         app.register_blueprint(package.blueprint())
 
 

@@ -2,6 +2,8 @@
 
 Every state-machine move made through :func:`crowdsource.lifecycle.transition` is recorded,
 and services record other steps (a payout requested, a transfer confirmed) with :func:`record`.
+The table is append-only in the database too: triggers refuse any UPDATE or DELETE (created
+with the table, and by the migration that added them, which keeps its own copy of the text).
 """
 
 import datetime as dt
@@ -66,3 +68,49 @@ def events_of(subjects):
     )
     query = sa.select(AuditEvent).where(condition).options(sa.orm.joinedload(AuditEvent.actor))
     return list(db.session.scalars(query.order_by(AuditEvent.id)))
+
+
+# --- append-only in the database ---------------------------------------------------------
+
+POSTGRESQL = [
+    """
+    CREATE FUNCTION audit_append_only() RETURNS trigger AS $$
+    BEGIN
+        RAISE EXCEPTION 'the audit trail is append-only: % refused', TG_OP
+            USING ERRCODE = 'restrict_violation';
+    END $$ LANGUAGE plpgsql
+    """,
+    """
+    CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+    FOR EACH ROW EXECUTE FUNCTION audit_append_only()
+    """,
+]
+
+#: (name, statement): dropped and re-created by the tests' cleanup between tests
+SQLITE_APPEND_ONLY = [
+    (
+        f"audit_events_append_only_{operation.lower()}",
+        f"""
+        CREATE TRIGGER audit_events_append_only_{operation.lower()}
+        BEFORE {operation} ON audit_events
+        BEGIN
+            SELECT RAISE(ABORT, 'the audit trail is append-only: {operation} refused');
+        END
+        """,
+    )
+    for operation in ("UPDATE", "DELETE")
+]
+
+
+def _install(target, connection, **kwargs):
+    if connection.dialect.name == "postgresql":
+        statements = POSTGRESQL
+    elif connection.dialect.name == "sqlite":
+        statements = [statement for _, statement in SQLITE_APPEND_ONLY]
+    else:
+        return
+    for statement in statements:
+        connection.execute(sa.text(statement))
+
+
+sa.event.listen(AuditEvent.__table__, "after_create", _install)

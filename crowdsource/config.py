@@ -61,6 +61,9 @@ def from_environment(environ=None):
         # Agency brokerage (转化佣金) is capped at this rate, in basis points (3000 = 30 %).
         "MAX_BROKERAGE_BPS": int(env.get("MAX_BROKERAGE_BPS", "3000")),
         "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER"),  # default: instance/uploads
+        # A TrueType font with Chinese glyphs for contract PDFs; default: one fontconfig finds,
+        # else reportlab's built-in STSong-Light (no file needed).
+        "CONTRACT_PDF_FONT": env.get("CONTRACT_PDF_FONT") or None,
         # Payments: bank transfer (manual) unless another provider is configured.
         "PAYMENT_PROVIDER": env.get("PAYMENT_PROVIDER", "manual"),
         # Card payments and payouts through Stripe: on when both keys are set.
@@ -69,6 +72,10 @@ def from_environment(environ=None):
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE"),  # default: Stripe's own API
         "STRIPE_TIMEOUT_SECONDS": int(env.get("STRIPE_TIMEOUT_SECONDS", "20")),
         "REVIEW_PERIOD_DAYS": int(env.get("REVIEW_PERIOD_DAYS", "14")),
+        "DISPUTE_RESPONSE_DAYS": int(env.get("DISPUTE_RESPONSE_DAYS", "5")),
+        "DISPUTE_APPEAL_DAYS": int(env.get("DISPUTE_APPEAL_DAYS", "7")),
+        "DISPUTE_REVIEW_DAYS": int(env.get("DISPUTE_REVIEW_DAYS", "10")),
+        "RATING_VISIBLE_DAYS": int(env.get("RATING_VISIBLE_DAYS", "14")),
         "PLATFORM_BANK_NAME": env.get("PLATFORM_BANK_NAME", "中国工商银行青岛市南支行"),
         "PLATFORM_BANK_ACCOUNT_NAME": env.get(
             "PLATFORM_BANK_ACCOUNT_NAME", "山东众包创新服务平台资金托管专户"

@@ -140,6 +140,12 @@ def after_commit(callback, *args, **kwargs):
     db.session.info.setdefault("pending_callbacks", []).append((callback, args, kwargs))
 
 
+def after_rollback(callback, *args, **kwargs):
+    """Run ``callback(*args, **kwargs)`` if the current transaction rolls back: to undo a side
+    effect made during it (a file written for a row that is never stored)."""
+    db.session.info.setdefault("rollback_callbacks", []).append((callback, args, kwargs))
+
+
 def _run_committed_callbacks(session):
     callbacks = session.info.pop("committed_callbacks", [])
     for callback, args, kwargs in callbacks:
@@ -154,9 +160,15 @@ def _run_committed_callbacks(session):
 def _mark_callbacks_committed(session):
     pending = session.info.pop("pending_callbacks", [])
     session.info.setdefault("committed_callbacks", []).extend(pending)
+    session.info.pop("rollback_callbacks", None)
 
 
 @event.listens_for(orm.Session, "after_soft_rollback")
 def _drop_pending_callbacks(session, previous_transaction):
     if previous_transaction.parent is None:
         session.info.pop("pending_callbacks", None)
+        for callback, args, kwargs in session.info.pop("rollback_callbacks", []):
+            try:
+                callback(*args, **kwargs)
+            except Exception:
+                log.exception("after-rollback callback %r failed", callback)

@@ -18,6 +18,8 @@ _lock = threading.Lock()
 
 def sweep_due(now=None):
     """Run every package's sweep in its own transaction; returns what each did."""
+    from crowdsource.contracts import ratings
+    from crowdsource.disputes import services as disputes
     from crowdsource.payments import card, escrow
     from crowdsource.tasks import services as tasks
 
@@ -27,10 +29,19 @@ def sweep_due(now=None):
     with transaction():
         released = escrow.sweep_due(now)
     with transaction():
+        reminded = escrow.remind_reviews(now)
+    with transaction():
+        cases = disputes.sweep_due(now)
+    with transaction():
+        ratings_published = ratings.sweep_due(now)
+    with transaction():
         waiting_on_stripe = card.sweep_due(now)
     return {
         "tasks_ended": ended,
         "milestones_released": released,
+        "review_reminders": reminded,
+        **{f"disputes_{name}": count for name, count in cases.items()},
+        "ratings_published": ratings_published,
         **waiting_on_stripe,
     }
 

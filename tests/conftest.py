@@ -21,12 +21,15 @@ from itsdangerous import URLSafeTimedSerializer
 from crowdsource import create_app
 from crowdsource.accounts import centers as center_services
 from crowdsource.accounts import orgs, services
+from crowdsource.audit import SQLITE_APPEND_ONLY as AUDIT_APPEND_ONLY
 from crowdsource.db import db as _db
 from crowdsource.db import transaction, utcnow
-from crowdsource.payments.ddl import SQLITE_APPEND_ONLY
+from crowdsource.payments.ddl import SQLITE_APPEND_ONLY as LEDGER_APPEND_ONLY
 from tests.helpers import PASSWORD, unavailable
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+#: SQLite triggers that make tables append-only (lifted while the tests clean up)
+SQLITE_APPEND_ONLY = LEDGER_APPEND_ONLY + AUDIT_APPEND_ONLY
 
 
 def _admin_url():
@@ -128,7 +131,8 @@ def clear_database(app):
                 names = ", ".join(f'"{table.name}"' for table in tables)
                 connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
             else:
-                # The ledger's rows are append-only even on SQLite: lift that for the cleanup.
+                # The ledger's and the audit trail's rows are append-only even on SQLite: lift
+                # that for the cleanup.
                 for name, _ in SQLITE_APPEND_ONLY:
                     connection.execute(sa.text(f"DROP TRIGGER IF EXISTS {name}"))
                 for table in tables:

@@ -216,6 +216,8 @@ class Milestone(db.Model):
     #: the enterprise's latest request for changes
     change_request: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
     settled_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+    #: when the enterprise was reminded that the review period ends soon
+    review_reminded_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
 
     contract: orm.Mapped[Contract] = orm.relationship(back_populates="milestones")
 
@@ -232,3 +234,110 @@ class ContractNumber(db.Model):
 
     year: orm.Mapped[int] = orm.mapped_column(primary_key=True, autoincrement=False)
     last: orm.Mapped[int] = orm.mapped_column(default=0)
+
+
+class Delivery(db.Model):
+    """One delivery of a milestone by the solver's side: a message and files. A milestone may
+    be delivered again after the enterprise asked for changes; every delivery is kept."""
+
+    __tablename__ = "deliveries"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    milestone_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("milestones.id"), index=True)
+    author_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id"))
+    note: orm.Mapped[str] = orm.mapped_column(sa.Text)
+    #: delivered on or before the milestone's due date (for the credit profile)
+    on_time: orm.Mapped[bool] = orm.mapped_column(default=True)
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+
+    milestone: orm.Mapped[Milestone] = orm.relationship()
+    author: orm.Mapped[User] = orm.relationship()
+    files: orm.Mapped[list["ContractFile"]] = orm.relationship(
+        primaryjoin="Delivery.id == foreign(ContractFile.delivery_id)", viewonly=True
+    )
+
+
+class ContractMessage(db.Model):
+    """A message between the parties on a contract (both sides and the center's managers read
+    them)."""
+
+    __tablename__ = "contract_messages"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    contract_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("contracts.id"), index=True)
+    author_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id"))
+    body: orm.Mapped[str] = orm.mapped_column(sa.Text)
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+
+    author: orm.Mapped[User] = orm.relationship()
+    files: orm.Mapped[list["ContractFile"]] = orm.relationship(
+        primaryjoin="ContractMessage.id == foreign(ContractFile.message_id)", viewonly=True
+    )
+
+
+class ContractFile(db.Model):
+    """A file on a contract: attached to a delivery, a message or a dispute's entry; stored
+    outside the static folder under a generated name, downloaded only by those who may see the
+    contract."""
+
+    __tablename__ = "contract_files"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(CASE WHEN delivery_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN message_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN dispute_entry_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="attached_to_one",
+        ),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    contract_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("contracts.id"), index=True)
+    delivery_id: orm.Mapped[int | None] = orm.mapped_column(
+        sa.ForeignKey("deliveries.id"), index=True
+    )
+    message_id: orm.Mapped[int | None] = orm.mapped_column(
+        sa.ForeignKey("contract_messages.id"), index=True
+    )
+    dispute_entry_id: orm.Mapped[int | None] = orm.mapped_column(
+        sa.ForeignKey("dispute_entries.id"), index=True
+    )
+    original_name: orm.Mapped[str] = orm.mapped_column(sa.String(255))
+    stored_name: orm.Mapped[str] = orm.mapped_column(sa.String(64), unique=True)
+    content_type: orm.Mapped[str] = orm.mapped_column(sa.String(100))
+    size: orm.Mapped[int]
+    uploaded_by_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id"))
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+
+    contract: orm.Mapped[Contract] = orm.relationship()
+
+
+class Rating(db.Model):
+    """One side's rating of the other after a completed contract (1–5 and a comment). Shown
+    once both sides have rated, or 14 days after the contract completed."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        sa.UniqueConstraint("contract_id", "rater_side"),
+        sa.CheckConstraint("score BETWEEN 1 AND 5", name="score_1_to_5"),
+        sa.CheckConstraint(
+            "(rated_user_id IS NULL) <> (rated_organization_id IS NULL)", name="one_rated"
+        ),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    contract_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("contracts.id"), index=True)
+    rater_side: orm.Mapped[Side] = orm.mapped_column(enum_column_type(Side, "rater_side"))
+    rater_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id"))
+    #: who is rated: the enterprise, or the solver's side (the agency, else the solver)
+    rated_user_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("users.id"), index=True)
+    rated_organization_id: orm.Mapped[int | None] = orm.mapped_column(
+        sa.ForeignKey("organizations.id"), index=True
+    )
+    score: orm.Mapped[int]
+    comment: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+    #: when it became visible (both rated, or 14 days passed); None while hidden
+    visible_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime, index=True)
+
+    contract: orm.Mapped[Contract] = orm.relationship()
+    rater: orm.Mapped[User] = orm.relationship(foreign_keys=[rater_id])

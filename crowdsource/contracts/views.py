@@ -1,27 +1,41 @@
-"""The contract page and the list of a user's contracts."""
+"""The contract page (with deliveries and messages), its printable document, files on it and
+the list of a user's contracts."""
+
+import io
 
 import sqlalchemy as sa
-from flask import abort, render_template
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crowdsource import audit
 from crowdsource.accounts import authz
-from crowdsource.contracts import bp, services
-from crowdsource.contracts.models import Contract, ContractStatus, MilestoneStatus
-from crowdsource.db import db
+from crowdsource.contracts import bp, deliveries, document, files, messages, services
+from crowdsource.contracts.forms import MessageForm
+from crowdsource.contracts.models import Contract, ContractFile, ContractStatus, MilestoneStatus
+from crowdsource.db import db, transaction
+from crowdsource.disputes.models import Dispute, DisputeStatus
+from crowdsource.errors import NotFound
+from crowdsource.i18n import current_language
 from crowdsource.payments import commission, escrow, statements
 from crowdsource.payments.forms import DeliveryForm, ReasonForm
 from crowdsource.web import ConfirmForm, get_or_404
 
 
-@bp.get("/contracts/<int:contract_id>")
-@login_required
-def show(contract_id):
+def _visible(contract_id):
+    """The contract, if the current user may see it (else a 404, as if there were none)."""
     contract = get_or_404(Contract, contract_id)
     if not services.can_view(current_user, contract):
         abort(404)
+    return contract
+
+
+@bp.get("/contracts/<int:contract_id>")
+@login_required
+def show(contract_id):
+    contract = _visible(contract_id)
     milestones, totals = statements.contract_money(contract)
+    conversation = messages.of_contract(contract)
     return render_template(
         "contracts/show.html",
         contract=contract,
@@ -31,17 +45,69 @@ def show(contract_id):
         split=commission.split_each([m.amount_fen for m in contract.milestones], contract.rates),
         delivery_form=DeliveryForm(),
         reason_form=ReasonForm(),
+        message_form=MessageForm(),
         confirm=ConfirmForm(),
-        trail=[
-            _describe(event, contract)
-            for event in audit.events_of(
-                [("contract", contract.id)] + [("milestone", m.id) for m in contract.milestones]
+        deliveries=deliveries.by_milestone(contract),
+        messages=conversation,
+        trail=_timeline(contract, conversation),
+        disputes={
+            dispute.milestone_id: dispute
+            for dispute in db.session.scalars(
+                sa.select(Dispute).where(Dispute.contract_id == contract.id)
             )
-        ],
+        },
         # milestones are paid in order: only the first unpaid one can be paid now
         next_to_fund=next(
             (row.milestone.id for row in milestones if row.milestone.status == "pending"), None
         ),
+    )
+
+
+@bp.post("/contracts/<int:contract_id>/messages")
+@login_required
+def post_message(contract_id):
+    """A party writes to the other side (with files)."""
+    contract = _visible(contract_id)
+    form = MessageForm()
+    if not form.validate_on_submit():
+        abort(400, " ".join(str(m) for errors in form.errors.values() for m in errors))
+    with transaction():
+        messages.post_message(current_user, contract, form.body.data, form.files.data)
+    flash(_("Your message has been sent."), "success")
+    return redirect(url_for("contracts.show", contract_id=contract.id, _anchor="messages"))
+
+
+@bp.get("/contracts/<int:contract_id>/document.pdf")
+@login_required
+def contract_document(contract_id):
+    """The printable contract, in the reader's language unless ``?lang=zh|en`` asks for one."""
+    contract = _visible(contract_id)
+    language = document.language_of(request.args.get("lang"), current_language())
+    response = send_file(
+        io.BytesIO(document.render(contract, language)),
+        mimetype="application/pdf",
+        download_name=f"{contract.number}.pdf",
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/contract-files/<int:file_id>")
+@login_required
+def download_file(file_id):
+    """A file of a delivery, message or dispute, for those who may see its contract."""
+    record = get_or_404(ContractFile, file_id)
+    try:
+        path = files.path_of(current_user, record)
+    except NotFound:
+        abort(404)
+    if not path.exists():
+        abort(404)
+    return send_file(
+        path,
+        mimetype=record.content_type,
+        as_attachment=True,
+        download_name=record.original_name,
     )
 
 
@@ -65,20 +131,47 @@ def mine():
     return render_template("contracts/mine.html", contracts=contracts)
 
 
+def _timeline(contract, conversation):
+    """Every event of the contract, oldest first: its and its milestones' audit trail, and the
+    messages written on it."""
+    dispute_ids = db.session.scalars(
+        sa.select(Dispute.id).where(Dispute.contract_id == contract.id)
+    ).all()
+    events = [
+        _describe(event, contract)
+        for event in audit.events_of(
+            [("contract", contract.id)]
+            + [("milestone", m.id) for m in contract.milestones]
+            + [("dispute", dispute_id) for dispute_id in dispute_ids]
+        )
+    ]
+    events += [
+        (message.created_at, message.author.display_name, _("Message on the contract"))
+        for message in conversation
+    ]
+    return sorted(events, key=lambda event: event[0])
+
+
 def _describe(event, contract):
     """An audit event as the contract's history shows it: (time, who, what)."""
-    labels = {"contract": ContractStatus, "milestone": MilestoneStatus}
-    what = event.action
+    labels = {"contract": ContractStatus, "milestone": MilestoneStatus, "dispute": DisputeStatus}
+    steps = {
+        "cancellation_requested": _("cancellation proposed"),
+        "taken": _("taken by a manager"),
+        "appeal_waived": _("ruling accepted"),
+    }
+    what = steps.get(event.action, event.action)
     if event.subject == "milestone":
         position = next(m.position for m in contract.milestones if m.id == event.subject_id)
         subject = _("Milestone %(position)d", position=position)
+    elif event.subject == "dispute":
+        subject = _("Dispute")
     else:
         subject = _("Contract")
     if event.action == "status" and event.subject in labels:
         states = labels[event.subject]
-        what = f"{states(event.from_state).label} → {states(event.to_state).label}"
-    elif event.action == "cancellation_requested":
-        what = _("cancellation proposed")
+        before = states(event.from_state).label if event.from_state else ""
+        what = f"{before} → {states(event.to_state).label}".strip()
     if event.reason:
         what = f"{what} ({event.reason})"
     who = event.actor.display_name if event.actor else _("the platform")

@@ -37,6 +37,43 @@ def subject(notification):
         ),
         Kind.CONTRACT_CANCELLED: lambda: _("%(number)s was cancelled by mutual agreement", **p),
         Kind.PAYOUT_SENT: lambda: _("%(number)s: a payout of %(amount)s was sent", **p),
+        Kind.REVIEW_ENDING: lambda: _(
+            "%(number)s: “%(milestone)s” is released automatically on %(date)s unless you"
+            " accept it, ask for changes or open a dispute",
+            **p,
+        ),
+        Kind.CONTRACT_MESSAGE: lambda: _("%(number)s: new message from %(author)s", **p),
+        Kind.RATING_RECEIVED: lambda: _("%(number)s: the other side rated you", **p),
+        Kind.DISPUTE_OPENED: lambda: _(
+            "%(number)s: a dispute was opened over “%(milestone)s”; escrow is frozen", **p
+        ),
+        Kind.DISPUTE_RESPONDED: lambda: _(
+            "%(number)s: the dispute over “%(milestone)s” was answered", **p
+        ),
+        Kind.DISPUTE_TO_REVIEW: lambda: _(
+            "%(number)s: the dispute over “%(milestone)s” awaits a manager", **p
+        ),
+        Kind.DISPUTE_TAKEN: lambda: _(
+            "%(number)s: %(manager)s is reviewing the dispute over “%(milestone)s”", **p
+        ),
+        Kind.DISPUTE_INFO_REQUESTED: lambda: _(
+            "%(number)s: the manager asks you for more information on the dispute", **p
+        ),
+        Kind.DISPUTE_MESSAGE: lambda: _("%(number)s: new post in the dispute by %(author)s", **p),
+        Kind.DISPUTE_RULED: lambda: _(
+            "%(number)s: the dispute over “%(milestone)s” was ruled: %(release)s to the payee,"
+            " %(refund)s back to the enterprise",
+            **p,
+        ),
+        Kind.DISPUTE_APPEALED: lambda: _(
+            "%(number)s: the ruling on “%(milestone)s” was appealed", **p
+        ),
+        Kind.DISPUTE_FINAL: lambda: _(
+            "%(number)s: the ruling on “%(milestone)s” is final and the money has moved", **p
+        ),
+        Kind.DISPUTE_DEADLINE: lambda: _(
+            "%(number)s: the dispute over “%(milestone)s” has a deadline on %(date)s", **p
+        ),
     }
     return texts[notification.kind]()
 
@@ -49,6 +86,10 @@ def detail(notification):
         Kind.TASK_CANCELLED,
         Kind.CHANGES_REQUESTED,
         Kind.CANCELLATION_REQUESTED,
+        Kind.DISPUTE_OPENED,
+        Kind.DISPUTE_RULED,
+        Kind.DISPUTE_APPEALED,
+        Kind.DISPUTE_INFO_REQUESTED,
     )
     if notification.kind in reasoned and p.get("reason"):
         return _("Reason given: %(reason)s", reason=p["reason"])

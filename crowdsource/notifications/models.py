@@ -25,6 +25,19 @@ class Kind(LabelledEnum):
     CANCELLATION_REQUESTED = "cancellation_requested"
     CONTRACT_CANCELLED = "contract_cancelled"
     PAYOUT_SENT = "payout_sent"
+    REVIEW_ENDING = "review_ending"
+    CONTRACT_MESSAGE = "contract_message"
+    RATING_RECEIVED = "rating_received"
+    DISPUTE_OPENED = "dispute_opened"
+    DISPUTE_RESPONDED = "dispute_responded"
+    DISPUTE_TO_REVIEW = "dispute_to_review"
+    DISPUTE_TAKEN = "dispute_taken"
+    DISPUTE_INFO_REQUESTED = "dispute_info_requested"
+    DISPUTE_MESSAGE = "dispute_message"
+    DISPUTE_RULED = "dispute_ruled"
+    DISPUTE_APPEALED = "dispute_appealed"
+    DISPUTE_FINAL = "dispute_final"
+    DISPUTE_DEADLINE = "dispute_deadline"
 
 
 class Notification(db.Model):

@@ -259,6 +259,7 @@ def submit_delivery(actor, milestone_id, note, now=None):
     milestone.submitted_at = now
     milestone.delivery_note = note
     milestone.review_due_at = now + dt.timedelta(days=current_app.config["REVIEW_PERIOD_DAYS"])
+    milestone.review_reminded_at = None
     _tell(contract, Side.CLIENT, Kind.DELIVERY_SUBMITTED, milestone)
     db.session.flush()
     return milestone
@@ -542,6 +543,133 @@ def sweep_due(now=None):
     return released
 
 
+def remind_reviews(now=None, ahead=dt.timedelta(days=2)):
+    """Remind the enterprise, once per delivery, that a delivered milestone will be released
+    automatically in less than ``ahead``; returns how many were reminded."""
+    now = now or utcnow()
+    milestones = db.session.scalars(
+        sa.select(Milestone).where(
+            Milestone.status == MilestoneStatus.SUBMITTED,
+            Milestone.review_due_at <= now + ahead,
+            Milestone.review_due_at > now,
+            Milestone.review_reminded_at.is_(None),
+        )
+    ).all()
+    for milestone in milestones:
+        milestone.review_reminded_at = now
+        _tell(
+            milestone.contract,
+            Side.CLIENT,
+            Kind.REVIEW_ENDING,
+            milestone,
+            date=milestone.review_due_at.strftime("%Y-%m-%d %H:%M UTC"),
+        )
+    db.session.flush()
+    return len(milestones)
+
+
+# --- disputes ----------------------------------------------------------------------------
+
+
+def freeze_for_dispute(actor, milestone_id, reason, now=None):
+    """A party disputes a funded or delivered milestone: its escrow is frozen at once (the
+    milestone becomes disputed, the contract in dispute). Returns the locked milestone and
+    the actor's side. Nothing here moves money."""
+    milestone = lock_milestone(milestone_id)
+    contract = milestone.contract
+    side = side_of(actor, contract)
+    if side is None:
+        raise NotAllowed()
+    _require_state(
+        milestone,
+        (MilestoneStatus.FUNDED, MilestoneStatus.SUBMITTED),
+        (MilestoneStatus.DISPUTED,),
+        _l("This milestone is already in dispute."),
+    )
+    _require_working(contract)
+    transition(milestone, MilestoneStatus.DISPUTED, MILESTONE_MOVES, actor=actor, reason=reason)
+    milestone.review_due_at = None
+    if contract.status == ContractStatus.ACTIVE:
+        transition(contract, ContractStatus.IN_DISPUTE, CONTRACT_MOVES, actor=actor, reason=reason)
+    db.session.flush()
+    return milestone, side
+
+
+def ruling_parts(milestone, release_fen):
+    """How a ruling that releases ``release_fen`` of the milestone's escrow (the rest goes back
+    to the enterprise) is booked: the released part carries its share of the client-side fee,
+    and the contract's commission, brokerage and center share apply to the rest of it only.
+    Returns (client-fee part, commission.Split of the released gross, refund)."""
+    due = milestone.due_fen
+    if not 0 <= release_fen <= due:
+        raise DomainError(_l("The amounts must lie between zero and the disputed escrow."))
+    gross = release_fen * milestone.amount_fen // due
+    return release_fen - gross, commission.split(gross, milestone.contract.rates), due - release_fen
+
+
+def settle_ruling(milestone, release_fen, actor, now, description):
+    """Move a disputed milestone's escrow as a final ruling says: ``release_fen`` to the payee
+    (less fees, by the contract's rates), the rest to the enterprise. One entry, posted once
+    (key ``ruling:milestone:<id>``). The milestone must be locked and disputed."""
+    contract = milestone.contract
+    client_fee, parts, refund = ruling_parts(milestone, release_fen)
+    legs = [
+        (f"escrow:milestone:{milestone.id}", AccountKind.ESCROW, -milestone.due_fen),
+        (payable_code(contract, "payee"), AccountKind.PAYABLE, parts.payee),
+        (payable_code(contract, "agency"), AccountKind.PAYABLE, parts.brokerage),
+        (COMMISSION_REVENUE, AccountKind.REVENUE, parts.commission),
+        (CLIENT_FEE_REVENUE, AccountKind.REVENUE, client_fee),
+        (f"revenue:center:{contract.center_id}", AccountKind.REVENUE, parts.center_share),
+        (payable_code(contract, "client"), AccountKind.PAYABLE, refund),
+    ]
+    legs = [(code, kind, amount) for code, kind, amount in legs if amount]
+    found = ledger.accounts({code: kind for code, kind, _ in legs})
+    ledger.post(
+        f"ruling:milestone:{milestone.id}",
+        "ruling",
+        [ledger.Leg(found[code], amount) for code, _, amount in legs],
+        description=description[:300],
+        actor=actor,
+        contract_id=contract.id,
+        milestone_id=milestone.id,
+    )
+    if refund == 0:
+        target = MilestoneStatus.RELEASED
+    elif release_fen == 0:
+        target = MilestoneStatus.REFUNDED
+    else:
+        target = MilestoneStatus.SPLIT
+    transition(milestone, target, MILESTONE_MOVES, actor=actor, reason=description)
+    milestone.settled_at = now
+    if parts.payee:
+        _tell(
+            contract,
+            Side.SOLVER,
+            Kind.MILESTONE_RELEASED,
+            milestone,
+            amount=format_money(parts.payee),
+        )
+    _resume_contract(contract, actor, now)
+    db.session.flush()
+    return parts
+
+
+def _resume_contract(contract, actor, now):
+    """After a dispute ends: the contract is active again (or completed, when every milestone
+    is settled) unless another milestone is still disputed."""
+    if contract.status != ContractStatus.IN_DISPUTE:
+        return
+    if any(m.status == MilestoneStatus.DISPUTED for m in contract.milestones):
+        return
+    if all(m.status in SETTLED_STATES for m in contract.milestones):
+        transition(contract, ContractStatus.COMPLETED, CONTRACT_MOVES, actor=actor)
+        contract.completed_at = now
+        if contract.task.status == TaskStatus.AWARDED:
+            transition(contract.task, TaskStatus.COMPLETED, TASK_MOVES, actor=actor)
+    else:
+        transition(contract, ContractStatus.ACTIVE, CONTRACT_MOVES, actor=actor)
+
+
 # --- the escrow check --------------------------------------------------------------------
 
 
@@ -579,12 +707,13 @@ def check():
             )
         entries = sorted(kinds.get(milestone.id, []))
         wanted = {
-            MilestoneStatus.PENDING: [],
-            MilestoneStatus.CANCELLED: [],
-            MilestoneStatus.RELEASED: ["fund", "release"],
-            MilestoneStatus.REFUNDED: ["fund", "refund"],
-        }.get(milestone.status, ["fund"])
-        if milestone.status != MilestoneStatus.SPLIT and entries != wanted:
+            MilestoneStatus.PENDING: [[]],
+            MilestoneStatus.CANCELLED: [[]],
+            MilestoneStatus.RELEASED: [["fund", "release"], ["fund", "ruling"]],
+            MilestoneStatus.REFUNDED: [["fund", "refund"], ["fund", "ruling"]],
+            MilestoneStatus.SPLIT: [["fund", "ruling"]],
+        }.get(milestone.status, [["fund"]])
+        if entries not in wanted:
             problems.append(
                 f"milestone {milestone.id} is {milestone.status} with entries {entries}"
             )

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import MultipleFileField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
@@ -16,6 +16,7 @@ class DeliveryForm(FlaskForm):
         [required(), max_length(5000)],
         description=_l("Describe the result and where the enterprise finds it."),
     )
+    files = MultipleFileField(_l("Files"))
 
 
 class ReasonForm(FlaskForm):

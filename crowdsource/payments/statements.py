@@ -75,7 +75,7 @@ def contract_money(contract):
                 row.released -= amount
             elif kind == "refund":
                 row.refunded -= amount
-        elif kind == "release" and role in (
+        elif kind in ("release", "ruling") and role in (
             "payee",
             "agency",
             "commission",
@@ -84,6 +84,10 @@ def contract_money(contract):
         ):
             attribute = "brokerage" if role == "agency" else role
             setattr(row, attribute, getattr(row, attribute) + amount)
+            if kind == "ruling":  # a ruling's escrow leg holds both parts: count each here
+                row.released += amount
+        elif kind == "ruling" and role == "client":
+            row.refunded += amount
     milestones = [rows[m.id] for m in contract.milestones]
     totals = MilestoneMoney(None, sum(row.due for row in milestones))
     for field in (
@@ -163,7 +167,7 @@ def payables_of(user):
             line.earned += amount
         else:
             line.paid_out -= amount
-        if kind == "release" and line.role in ("payee", "agency"):
+        if kind in ("release", "ruling") and line.role in ("payee", "agency"):
             release_entries[entry_id].append(line)
     if release_entries:
         for entry_id, code, amount in db.session.execute(
@@ -177,8 +181,10 @@ def payables_of(user):
                     continue
                 if role == "escrow":
                     line.gross -= amount
-                elif role == "client_fee":
-                    line.gross -= amount  # paid by the enterprise on top, not of the gross
+                elif role in ("client_fee", "client"):
+                    # the client-side fee is paid on top of the gross; a ruling's refund
+                    # went back to the enterprise
+                    line.gross -= amount
                 elif role == "commission":
                     line.commission += amount
                 elif role == "agency":

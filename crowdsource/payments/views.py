@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crowdsource.accounts import authz
+from crowdsource.contracts import deliveries
 from crowdsource.contracts import services as contracts
 from crowdsource.contracts.models import Contract, Milestone
 from crowdsource.db import transaction
@@ -69,7 +70,7 @@ def deliver(milestone_id):
     milestone = _milestone(milestone_id)
     form = _form_or_400(DeliveryForm())
     with transaction():
-        escrow.submit_delivery(current_user, milestone.id, form.note.data)
+        deliveries.deliver(current_user, milestone.id, form.note.data, form.files.data)
     flash(_("Delivered. The enterprise has been asked to review it."), "success")
     return _back(milestone.contract)
 

@@ -1,0 +1,61 @@
+"""Messages on a contract: the two parties write to each other (with files); the managers of
+the contract's center read along."""
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from crowdsource.contracts import files
+from crowdsource.contracts.models import ContractMessage, Side
+from crowdsource.db import db, utcnow
+from crowdsource.errors import DomainError, NotAllowed
+from crowdsource.notifications.models import Kind
+from crowdsource.notifications.services import notify
+from crowdsource.payments import escrow
+
+MAX_BODY = 10_000
+
+
+def post_message(actor, contract, body, file_storages, now=None):
+    """A party of the contract writes a message (with files); the other side is notified.
+
+    Raises NotAllowed for anyone who does not act for a party (a manager of the center reads
+    the messages but does not write), DomainError for an empty or too long message or a file
+    that may not be attached (nothing is stored then)."""
+    side = escrow.side_of(actor, contract)
+    if side is None:
+        raise NotAllowed(_l("Only the parties of the contract write messages on it."))
+    body = (body or "").strip()
+    if not body:
+        raise DomainError(_l("Write a message."))
+    if len(body) > MAX_BODY:
+        raise DomainError(_l("Keep it under %(count)d characters.", count=MAX_BODY))
+    uploads = files.check(file_storages)
+    message = ContractMessage(
+        contract_id=contract.id, author_id=actor.id, body=body, created_at=now or utcnow()
+    )
+    db.session.add(message)
+    db.session.flush()
+    files.attach(actor, contract, uploads, message=message)
+    other = escrow.solver_side(contract) if side == Side.CLIENT else escrow.client_side(contract)
+    notify(
+        [person for person in other if person.id != actor.id],
+        Kind.CONTRACT_MESSAGE,
+        f"/contracts/{contract.id}#messages",
+        contract.task,
+        number=contract.number,
+        author=actor.display_name,
+    )
+    return message
+
+
+def of_contract(contract):
+    """The contract's messages, oldest first, with their files and authors."""
+    query = (
+        sa.select(ContractMessage)
+        .where(ContractMessage.contract_id == contract.id)
+        .options(
+            sa.orm.selectinload(ContractMessage.files), sa.orm.joinedload(ContractMessage.author)
+        )
+        .order_by(ContractMessage.created_at, ContractMessage.id)
+    )
+    return list(db.session.scalars(query))

@@ -1,0 +1,263 @@
+"""Dispute pages: opening a dispute on a milestone, the case page (parties and managers), the
+managers' queue, and every step of the case."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from crowdsource import audit
+from crowdsource.accounts import authz
+from crowdsource.contracts import files
+from crowdsource.contracts import services as contracts
+from crowdsource.contracts.models import ContractFile, Milestone, MilestoneStatus
+from crowdsource.db import db, transaction, utcnow
+from crowdsource.disputes import bp, services
+from crowdsource.disputes.forms import (
+    AppealRulingForm,
+    InfoRequestForm,
+    OpenDisputeForm,
+    PostForm,
+    ReasonForm,
+    RulingForm,
+)
+from crowdsource.disputes.models import DisputeStatus
+from crowdsource.errors import DomainError
+from crowdsource.payments import escrow
+from crowdsource.web import ConfirmForm, get_or_404
+
+
+def _case(dispute_id):
+    return services.get_visible(current_user, dispute_id)
+
+
+def _back(dispute):
+    return redirect(url_for("disputes.show", dispute_id=dispute.id))
+
+
+def _refused(form):
+    """A form that did not validate: its first message, as a 400."""
+    messages = [str(m) for errors in form.errors.values() for m in errors]
+    abort(400, " ".join(messages) or _("Check the form."))
+
+
+@bp.route("/milestones/<int:milestone_id>/dispute", methods=["GET", "POST"])
+@login_required
+def open_dispute(milestone_id):
+    milestone = get_or_404(Milestone, milestone_id)
+    contract = milestone.contract
+    if not contracts.can_view(current_user, contract):
+        abort(404)
+    existing = services.of_milestone(milestone.id)
+    if existing is not None:
+        return _back(existing)
+    if escrow.side_of(current_user, contract) is None:
+        abort(403)
+    form = OpenDisputeForm()
+    if form.validate_on_submit():
+        try:
+            with transaction():
+                dispute = services.open_dispute(current_user, milestone.id, form.reason.data)
+                files.attach(
+                    current_user,
+                    contract,
+                    request.files.getlist(form.files.name),
+                    dispute_entry=dispute.entries[0],
+                )
+        except DomainError as refused:
+            form.reason.errors.append(refused.message)
+        else:
+            flash(_("The dispute is open and the escrow is frozen."), "warning")
+            return _back(dispute)
+    elif milestone.status not in (MilestoneStatus.FUNDED, MilestoneStatus.SUBMITTED):
+        flash(_("Only a funded or delivered milestone can be disputed."), "warning")
+        return redirect(url_for("contracts.show", contract_id=contract.id))
+    status = 400 if form.errors else 200
+    return render_template(
+        "disputes/open.html", form=form, milestone=milestone, contract=contract
+    ), status
+
+
+@bp.get("/disputes/<int:dispute_id>")
+@login_required
+def show(dispute_id):
+    dispute = _case(dispute_id)
+    entry_ids = [entry.id for entry in dispute.entries]
+    attached = {}
+    if entry_ids:
+        for record in db.session.scalars(
+            db.select(ContractFile).where(ContractFile.dispute_entry_id.in_(entry_ids))
+        ):
+            attached.setdefault(record.dispute_entry_id, []).append(record)
+    ruling = dispute.ruling
+    parts = None
+    if ruling is not None:
+        client_fee, split, _refund = escrow.ruling_parts(dispute.milestone, ruling.release_fen)
+        parts = {"client_fee": client_fee, "split": split}
+    first = dispute.rulings[0] if dispute.rulings else None
+    appeal_form = AppealRulingForm(
+        formdata=None,
+        release=first and f"{first.release_fen / 100:.2f}",
+        refund=first and f"{first.refund_fen / 100:.2f}",
+    )
+    return render_template(
+        "disputes/show.html",
+        dispute=dispute,
+        side=services.side_of(current_user, dispute),
+        may_hear=services.may_hear(current_user, dispute),
+        overdue=services.is_overdue(dispute),
+        attached=attached,
+        parts=parts,
+        trail=[
+            _describe(event)
+            for event in audit.events_of(
+                [("dispute", dispute.id), ("milestone", dispute.milestone_id)]
+            )
+        ],
+        post_form=PostForm(),
+        reason_form=ReasonForm(),
+        info_form=InfoRequestForm(),
+        ruling_form=RulingForm(),
+        appeal_form=appeal_form,
+        confirm=ConfirmForm(),
+        now=utcnow(),
+    )
+
+
+@bp.get("/disputes")
+@login_required
+def queue():
+    cases = services.queue(current_user)
+    if not cases and not (current_user.is_admin or authz.managed_centers(current_user)):
+        abort(403)
+    return render_template("disputes/queue.html", cases=cases)
+
+
+def _step(dispute_id, action, form=None, message=None):
+    """Run one step of a case from a form; refusals come back as 4xx pages with the reason."""
+    dispute = _case(dispute_id)
+    form = form or ConfirmForm()
+    if not form.validate_on_submit():
+        _refused(form)
+    with transaction():
+        action(dispute, form)
+    if message:
+        flash(message, "info")
+    return _back(dispute)
+
+
+@bp.post("/disputes/<int:dispute_id>/respond")
+@login_required
+def respond(dispute_id):
+    def act(dispute, form):
+        entry = services.respond(current_user, dispute.id, form.body.data)
+        files.attach(
+            current_user, dispute.contract, request.files.getlist("files"), dispute_entry=entry
+        )
+
+    return _step(dispute_id, act, PostForm(), _("Your response is recorded."))
+
+
+@bp.post("/disputes/<int:dispute_id>/post")
+@login_required
+def post(dispute_id):
+    def act(dispute, form):
+        entry = services.post(current_user, dispute.id, form.body.data)
+        files.attach(
+            current_user, dispute.contract, request.files.getlist("files"), dispute_entry=entry
+        )
+
+    return _step(dispute_id, act, PostForm())
+
+
+@bp.post("/disputes/<int:dispute_id>/take")
+@login_required
+def take(dispute_id):
+    return _step(
+        dispute_id,
+        lambda dispute, form: services.take(current_user, dispute.id),
+        message=_("You have taken the case."),
+    )
+
+
+@bp.post("/disputes/<int:dispute_id>/ask")
+@login_required
+def ask(dispute_id):
+    return _step(
+        dispute_id,
+        lambda dispute, form: services.request_information(
+            current_user, dispute.id, form.side.data, form.body.data
+        ),
+        InfoRequestForm(),
+        _("The party has been asked."),
+    )
+
+
+@bp.post("/disputes/<int:dispute_id>/rule")
+@login_required
+def rule(dispute_id):
+    return _step(
+        dispute_id,
+        lambda dispute, form: services.rule(
+            current_user, dispute.id, form.release.fen, form.refund.fen, form.reason.data
+        ),
+        RulingForm(),
+        _("The ruling is recorded. It becomes final when the appeal window ends."),
+    )
+
+
+@bp.post("/disputes/<int:dispute_id>/waive")
+@login_required
+def waive(dispute_id):
+    return _step(
+        dispute_id,
+        lambda dispute, form: services.waive_appeal(current_user, dispute.id),
+        message=_("You have accepted the ruling."),
+    )
+
+
+@bp.post("/disputes/<int:dispute_id>/appeal")
+@login_required
+def appeal(dispute_id):
+    return _step(
+        dispute_id,
+        lambda dispute, form: services.appeal(current_user, dispute.id, form.reason.data),
+        ReasonForm(),
+        _("Your appeal goes to the managers of the next center up."),
+    )
+
+
+@bp.post("/disputes/<int:dispute_id>/appeal-ruling")
+@login_required
+def rule_on_appeal(dispute_id):
+    form = AppealRulingForm()
+
+    def act(dispute, form):
+        services.rule_on_appeal(
+            current_user,
+            dispute.id,
+            form.uphold.data,
+            form.reason.data,
+            form.release.fen,
+            form.refund.fen,
+        )
+
+    return _step(dispute_id, act, form, _("The appeal is decided; the ruling is final."))
+
+
+def _describe(event):
+    """An audit event as the case's history shows it: (time, who, what)."""
+    subjects = {
+        "dispute": (_("Dispute"), DisputeStatus),
+        "milestone": (_("Milestone"), MilestoneStatus),
+    }
+    subject, states = subjects[event.subject]
+    steps = {"taken": _("taken by a manager"), "appeal_waived": _("ruling accepted")}
+    if event.action == "status":
+        before = states(event.from_state).label if event.from_state else ""
+        what = f"{before} → {states(event.to_state).label}".strip()
+    else:
+        what = steps.get(event.action, event.action)
+    if event.reason:
+        what = f"{what} ({event.reason})"
+    who = event.actor.display_name if event.actor else _("the platform")
+    return event.created_at, who, f"{subject}: {what}"
