@@ -89,11 +89,12 @@ def register_blueprints(app):
         home,
         notifications,
         payments,
+        stats,
         tasks,
     )
 
     app.register_blueprint(home.bp)
-    for package in (accounts, tasks, bids, contracts, disputes, notifications, payments):
+    for package in (accounts, tasks, bids, contracts, disputes, notifications, payments, stats):
         app.register_blueprint(package.blueprint())
 
 

@@ -85,6 +85,13 @@ def from_environment(environ=None):
         ),
         # Deadlines are swept on access at most this often without a separate sweeper.
         "SWEEP_ON_ACCESS_SECONDS": int(env.get("SWEEP_ON_ACCESS_SECONDS", "30")),
+        # Open-data API: requests per client and window (0 turns the limit off).
+        "API_RATE_LIMIT": int(env.get("API_RATE_LIMIT", "120")),
+        "API_RATE_LIMIT_SECONDS": int(env.get("API_RATE_LIMIT_SECONDS", "60")),
+        # Statistics: the running month's summary is recomputed when older than this, and the
+        # public tables are kept this long per process.
+        "STATS_REFRESH_SECONDS": int(env.get("STATS_REFRESH_SECONDS", "60")),
+        "STATS_CACHE_SECONDS": int(env.get("STATS_CACHE_SECONDS", "600")),
     }
 
 

@@ -1,0 +1,228 @@
+"""A seeded market with known totals per contract type, center and year: contracts awarded
+through the real services and then dated into 2024 and 2025, public open tasks, a private
+task and a draft, money that moved through escrow (with agency brokerage) and a ruled
+dispute."""
+
+import datetime as dt
+from types import SimpleNamespace
+
+import pytest
+import sqlalchemy as sa
+
+from crowdsource.accounts import centers as center_services
+from crowdsource.bids import services as bid_services
+from crowdsource.bids.models import Bid
+from crowdsource.db import db, transaction, utcnow
+from crowdsource.disputes import services as disputes
+from crowdsource.tasks import services as task_services
+from tests.payments.support import accept, deliver, fund
+
+#: every contract of the market: (year, month, contract type, center code, price in fen).
+#: Prices are odd numbers that no sum of others equals, so that a single one can be searched
+#: for in every response.
+CONTRACTS = [
+    (2024, 3, "development", "laoshan", 2_000_011),
+    (2024, 5, "development", "qingdao", 3_000_013),
+    (2024, 9, "development", "laoshan", 4_000_017),
+    (2024, 4, "service", "laoshan", 1_500_019),
+    (2024, 6, "service", "qingdao", 2_500_023),
+    (2024, 11, "service", "laoshan", 3_500_029),
+    # 2025: the only transfer contract (Zibo) must never be shown on its own
+    (2025, 2, "transfer", "zibo", 1_234_567),
+    (2025, 1, "development", "laoshan", 2_100_031),
+    (2025, 4, "development", "qingdao", 2_200_037),
+    (2025, 7, "development", "shandong", 2_300_041),
+    (2025, 3, "consulting", "zibo", 1_100_043),
+    (2025, 3, "consulting", "laoshan", 1_200_047),
+    (2025, 8, "consulting", "laoshan", 1_300_053),
+    (2025, 10, "consulting", "shandong", 1_400_059),
+    (2025, 2, "service", "laoshan", 3_100_061),
+    (2025, 5, "service", "laoshan", 3_200_067),
+    (2025, 6, "service", "qingdao", 3_300_071),
+    (2025, 9, "service", "qingdao", 3_400_073),
+    (2025, 12, "service", "shandong", 3_500_079),
+]
+#: the one contract brokered by an agency (index into CONTRACTS)
+AGENCY_CONTRACT = 8
+#: tasks published in 2025 that nobody was awarded (center code)
+UNAWARDED_2025 = ["laoshan", "zibo"]
+
+PARTY_NAMES = [
+    "Haian Robotics",
+    "Zibo Ceramics",
+    "Jiaozhou Tech Transfer",
+    "Qingdao University of Science",
+    "Li Wei",
+    "Ma Lin",
+    "Zhao Lei",
+    "Sun Mei",
+    "li.wei@haian.example",
+    "zhao.lei@example.com",
+]
+PRIVATE_TASK_TITLE = "Confidential alloy quenching process"
+DRAFT_TASK_TITLE = "Unpublished draft about furnace control"
+OPEN_TASK_TITLE = "Open call for a ceramic kiln temperature model"
+
+
+def moment(year, month, day=15):
+    """Noon in China on the given day, in UTC."""
+    return dt.datetime(year, month, day, 4, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def fresh_statistics(app, monkeypatch):
+    """No cached public figures and no rate limit, unless a test sets one."""
+    monkeypatch.setitem(app.config, "STATS_CACHE_SECONDS", 0)
+    monkeypatch.setitem(app.config, "STATS_REFRESH_SECONDS", 0)
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", 0)
+    app.extensions.pop("stats_public", None)
+
+
+@pytest.fixture
+def people(make_user, make_org, centers):
+    owner = make_user(name="Li Wei", email="li.wei@haian.example")
+    enterprise = make_org(owner, name="Haian Robotics", center=centers["laoshan"])
+    zibo_owner = make_user(name="Ma Lin", email="ma.lin@zibo.example")
+    zibo_enterprise = make_org(zibo_owner, name="Zibo Ceramics", center=centers["zibo"])
+    broker = make_user(name="Sun Mei", email="sun.mei@agency.example")
+    agency = make_org(broker, name="Jiaozhou Tech Transfer", kind="agency", ownership="private")
+    professor = make_user(name="Prof. Qian", email="qian@university.example")
+    institute = make_org(
+        professor, name="Qingdao University of Science", kind="institution", ownership="university"
+    )
+    managers = {}
+    for code in ("shandong", "qingdao", "zibo"):
+        managers[code] = make_user(name=f"Manager of {code}", email=f"{code}@centers.example")
+        with transaction():
+            center_services.make_manager(managers[code], centers[code])
+    return SimpleNamespace(
+        owner=owner,
+        enterprise=enterprise,
+        zibo_owner=zibo_owner,
+        zibo_enterprise=zibo_enterprise,
+        broker=broker,
+        agency=agency,
+        institute=institute,
+        solver=make_user(name="Zhao Lei", email="zhao.lei@example.com"),
+        outsider=make_user(name="Nosy Parker", email="nosy@example.com"),
+        admin=make_user(name="Admin", email="admin@platform.example", is_admin=True),
+        managers=managers,
+        centers=centers,
+    )
+
+
+def _date(task, published, bids_at=None):
+    """Move a task (and its bids) to the past, as if it had been posted then."""
+    task.published_at = published
+    task.created_at = published
+    db.session.execute(
+        sa.update(Bid).where(Bid.task_id == task.id).values(created_at=bids_at or published)
+    )
+
+
+@pytest.fixture
+def market(people, make_task, make_bid):
+    """The market of CONTRACTS (plus open, private and draft tasks, money and a dispute)."""
+    contracts = []
+    for index, (year, month, kind, code, price) in enumerate(CONTRACTS):
+        zibo = code == "zibo"
+        owner = people.zibo_owner if zibo else people.owner
+        task = make_task(
+            owner,
+            people.zibo_enterprise if zibo else people.enterprise,
+            title=f"Market task {index}",
+            contract_type=kind,
+            center_id=people.centers[code].id,
+        )
+        extra = {}
+        bidder = people.solver
+        if index == AGENCY_CONTRACT:
+            bidder = people.broker
+            extra = dict(
+                agency=people.agency, payee_organization=people.institute, brokerage_bps=1000
+            )
+        first = price // 2
+        due = (utcnow() + dt.timedelta(days=30)).date()
+        bid = make_bid(
+            bidder,
+            task,
+            price_fen=price,
+            milestones=[("Design", first, due), ("Delivery", price - first, due)],
+            **extra,
+        )
+        with transaction():
+            task_services.close_bidding(owner, task)
+            contract = bid_services.award_bid(owner, bid)
+            signed = moment(year, month)
+            contract.signed_at = signed
+            _date(task, signed - dt.timedelta(days=3 + index % 10), signed - dt.timedelta(days=1))
+        contracts.append(contract)
+    for index, code in enumerate(UNAWARDED_2025):
+        zibo = code == "zibo"
+        task = make_task(
+            people.zibo_owner if zibo else people.owner,
+            people.zibo_enterprise if zibo else people.enterprise,
+            title=f"Unawarded task {index}",
+            contract_type="consulting",
+            center_id=people.centers[code].id,
+        )
+        with transaction():
+            _date(task, moment(2025, 6 + index))
+    open_task = make_task(
+        people.zibo_owner,
+        people.zibo_enterprise,
+        title=OPEN_TASK_TITLE,
+        contract_type="service",
+        budget_min_fen=700_000,
+        budget_max_fen=900_000,
+    )
+    make_bid(people.solver, open_task, price_fen=800_000)
+    private_task = make_task(
+        people.owner,
+        people.enterprise,
+        title=PRIVATE_TASK_TITLE,
+        visibility="invite_only",
+        invited_organizations=[people.agency],
+    )
+    draft = make_task(people.owner, people.enterprise, publish=False, title=DRAFT_TASK_TITLE)
+    money = _move_money(people, contracts)
+    return SimpleNamespace(
+        contracts=contracts,
+        open_task=open_task,
+        private_task=private_task,
+        draft=draft,
+        money=money,
+    )
+
+
+def _move_money(people, contracts):
+    """Fund and release both milestones of the agency's contract and the first milestone of
+    a 2024 contract; fund one milestone of another and take it through a dispute whose ruling
+    splits it. The dispute was opened six days ago."""
+    manager = people.managers["shandong"]
+    agency_contract = contracts[AGENCY_CONTRACT]
+    for milestone in agency_contract.milestones:
+        fund(milestone, people.owner, manager)
+        deliver(people.broker, milestone)
+        accept(people.owner, milestone)
+    plain = contracts[0].milestones[0]
+    fund(plain, people.owner, manager)
+    deliver(people.solver, plain)
+    accept(people.owner, plain)
+    disputed = contracts[1].milestones[0]
+    fund(disputed, people.owner, manager, bank_reference="ICBC-0002")
+    opened = utcnow() - dt.timedelta(days=6)
+    with transaction():
+        dispute = disputes.open_dispute(people.owner, disputed.id, "Not delivered.", now=opened)
+    with transaction():
+        disputes.respond(people.solver, dispute.id, "Half of it was.", now=opened)
+    with transaction():
+        disputes.take(manager, dispute.id)
+    half = disputed.due_fen // 2
+    with transaction():
+        disputes.rule(manager, dispute.id, half, disputed.due_fen - half, "Half was delivered.")
+    with transaction():
+        disputes.waive_appeal(people.owner, dispute.id)
+    with transaction():
+        disputes.waive_appeal(people.solver, dispute.id)
+    return SimpleNamespace(dispute=dispute, opened=opened)
