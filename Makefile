@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 TRANSLATIONS := crowdsource/translations
+# pytest-xdist workers for `make test` (auto: one per CPU; 0: a single process)
+TEST_WORKERS ?= auto
 export FLASK_APP := crowdsource
 
 .PHONY: run test install install-test compile-translations translations lint format worker cron
@@ -38,7 +40,7 @@ run: install compile-translations
 test: install-test compile-translations
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # After changing visible strings: extract them and update both catalogs.
 translations: install
