@@ -32,6 +32,7 @@ compile-translations: install
 run: install compile-translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
+	$(BIN)/flask seed-demo-history
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 # The whole suite: lint, format check, then tests on SQLite and PostgreSQL (when it answers),

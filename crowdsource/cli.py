@@ -93,6 +93,16 @@ def seed_demo():
     click.echo("Demo data created." if created else "Demo data already present.")
 
 
+@click.command("seed-demo-history")
+def seed_demo_history():
+    """Give the demo market two years of completed contracts (after seed-demo; idempotent)."""
+    from crowdsource import demo_history
+
+    with transaction():
+        created = demo_history.seed_history()
+    click.echo("Demo history created." if created else "Demo history already present.")
+
+
 @click.command("sweep")
 @click.option("--every", type=int, default=0, help="Repeat every N seconds (for production).")
 def sweep(every):
@@ -133,3 +143,4 @@ def register_commands(app):
     app.cli.add_command(centers_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(seed_demo_history)

@@ -185,3 +185,36 @@ def test_demo_market_is_searchable_and_shows_only_what_each_may_see(app, client,
     assert "食品加工废水处理工艺咨询" in page
     login(find_user_by_email(demo_market.AGENCY_MEMBER), demo.DEMO_PASSWORD)
     assert "磷酸锰铁锂正极材料专利技术转让" in client.get("/tasks").get_data(as_text=True)
+
+
+def test_seed_demo_history_gives_the_statistics_two_years_of_completed_contracts(
+    app, db, client, login
+):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["seed-demo"])
+    demo_contracts = table_counts()["contracts"]
+    assert runner.invoke(args=["seed-demo-history"]).output.strip() == "Demo history created."
+    counts = table_counts()
+    assert runner.invoke(args=["seed-demo-history"]).output.strip() == (
+        "Demo history already present."
+    )
+    assert table_counts() == counts
+
+    signed = db.session.scalars(sa.select(Contract).order_by(Contract.signed_at)).all()
+    past = signed[:-demo_contracts]
+    assert len(past) >= 40
+    assert {str(contract.status) for contract in past} == {"completed"}
+    months = {contract.signed_at.strftime("%Y-%m") for contract in past}
+    assert len(months) >= 20 and max(months) < utcnow().strftime("%Y-%m")
+    result = runner.invoke(args=["ledger", "check"])
+    assert result.exit_code == 0, result.output
+
+    # The public statistics now have years to show, without any party's name.
+    years = client.get("/api/v1/stats/years").get_json()["items"]
+    assert sum(year["contracts"] for year in years) == len(past)
+    page = client.get("/statistics").get_data(as_text=True)
+    assert all(contract.client_organization.name not in page for contract in past)
+    # The demo people's own lists are as before: the past belongs to others.
+    login(find_user_by_email("enterprise@example.com"), demo.DEMO_PASSWORD)
+    listed = client.get("/contracts").get_data(as_text=True)
+    assert len(re.findall(r'href="/contracts/\d+"', listed)) == demo_contracts
