@@ -132,6 +132,18 @@ def transaction():
     _run_committed_callbacks(db.session)
 
 
+def lock(model, object_id):
+    """The row of ``model`` with id ``object_id`` as stored now, locked for the rest of the
+    transaction (``SELECT … FOR UPDATE``; on SQLite the write transaction already excludes
+    other writers), or None if there is none."""
+    return db.session.scalars(
+        sa.select(model)
+        .where(model.id == object_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+
+
 def after_commit(callback, *args, **kwargs):
     """Run ``callback(*args, **kwargs)`` once the current transaction has committed.
 

@@ -3,11 +3,12 @@
 import html
 import os
 import re
+import threading
 
 import pytest
 import sqlalchemy as sa
 
-from crowdsource.db import db
+from crowdsource.db import db, transaction
 
 #: the password of every user made by the ``make_user`` builder
 PASSWORD = "correct horse battery"
@@ -41,3 +42,32 @@ def form_errors(response):
     ):
         errors.setdefault(field, []).append(html.unescape(message))
     return errors
+
+
+def together(app, attempts):
+    """Run each of ``attempts`` (functions of no arguments, called inside a transaction) in a
+    thread of its own, in a request context of an English reader, all released at once;
+    returns what each returned or raised."""
+    db.session.commit()  # the test's own session holds no transaction (and no lock) meanwhile
+    barrier = threading.Barrier(len(attempts))
+    outcomes = [None] * len(attempts)
+
+    def run(number, attempt):
+        with app.test_request_context(headers={"Accept-Language": "en"}):
+            try:
+                barrier.wait(timeout=20)
+                with transaction():
+                    outcomes[number] = attempt()
+            except Exception as error:
+                outcomes[number] = error
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
+    db.session.expire_all()
+    return outcomes

@@ -28,7 +28,7 @@ from crowdsource.contracts.models import (
     Rating,
     Side,
 )
-from crowdsource.db import db, utcnow
+from crowdsource.db import db, lock, utcnow
 from crowdsource.disputes.models import Dispute, DisputeStatus
 from crowdsource.errors import Conflict, DomainError, NotAllowed
 from crowdsource.notifications.models import Kind
@@ -146,12 +146,7 @@ def sweep_due(now=None):
 
 
 def _lock_contract(contract_id):
-    return db.session.scalars(
-        sa.select(Contract)
-        .where(Contract.id == contract_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    return lock(Contract, contract_id)
 
 
 def _rating_of(contract, side):

@@ -8,13 +8,12 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from crowdsource import audit
 from crowdsource.accounts import authz
-from crowdsource.contracts import bp, deliveries, document, files, messages, services
+from crowdsource.contracts import bp, deliveries, document, files, messages, services, timeline
 from crowdsource.contracts.forms import MessageForm
-from crowdsource.contracts.models import Contract, ContractFile, ContractStatus, MilestoneStatus
+from crowdsource.contracts.models import Contract, ContractFile
 from crowdsource.db import db, transaction
-from crowdsource.disputes.models import Dispute, DisputeStatus
+from crowdsource.disputes.models import Dispute
 from crowdsource.errors import NotFound
 from crowdsource.i18n import current_language
 from crowdsource.payments import commission, escrow, statements
@@ -36,6 +35,12 @@ def show(contract_id):
     contract = _visible(contract_id)
     milestones, totals = statements.contract_money(contract)
     conversation = messages.of_contract(contract)
+    disputes = {
+        dispute.milestone_id: dispute
+        for dispute in db.session.scalars(
+            sa.select(Dispute).where(Dispute.contract_id == contract.id)
+        )
+    }
     return render_template(
         "contracts/show.html",
         contract=contract,
@@ -49,13 +54,10 @@ def show(contract_id):
         confirm=ConfirmForm(),
         deliveries=deliveries.by_milestone(contract),
         messages=conversation,
-        trail=_timeline(contract, conversation),
-        disputes={
-            dispute.milestone_id: dispute
-            for dispute in db.session.scalars(
-                sa.select(Dispute).where(Dispute.contract_id == contract.id)
-            )
-        },
+        trail=timeline.of_contract(
+            contract, conversation, [dispute.id for dispute in disputes.values()]
+        ),
+        disputes=disputes,
         # milestones are paid in order: only the first unpaid one can be paid now
         next_to_fund=next(
             (row.milestone.id for row in milestones if row.milestone.status == "pending"), None
@@ -129,50 +131,3 @@ def mine():
         .order_by(Contract.signed_at.desc())
     ).all()
     return render_template("contracts/mine.html", contracts=contracts)
-
-
-def _timeline(contract, conversation):
-    """Every event of the contract, oldest first: its and its milestones' audit trail, and the
-    messages written on it."""
-    dispute_ids = db.session.scalars(
-        sa.select(Dispute.id).where(Dispute.contract_id == contract.id)
-    ).all()
-    events = [
-        _describe(event, contract)
-        for event in audit.events_of(
-            [("contract", contract.id)]
-            + [("milestone", m.id) for m in contract.milestones]
-            + [("dispute", dispute_id) for dispute_id in dispute_ids]
-        )
-    ]
-    events += [
-        (message.created_at, message.author.display_name, _("Message on the contract"))
-        for message in conversation
-    ]
-    return sorted(events, key=lambda event: event[0])
-
-
-def _describe(event, contract):
-    """An audit event as the contract's history shows it: (time, who, what)."""
-    labels = {"contract": ContractStatus, "milestone": MilestoneStatus, "dispute": DisputeStatus}
-    steps = {
-        "cancellation_requested": _("cancellation proposed"),
-        "taken": _("taken by a manager"),
-        "appeal_waived": _("ruling accepted"),
-    }
-    what = steps.get(event.action, event.action)
-    if event.subject == "milestone":
-        position = next(m.position for m in contract.milestones if m.id == event.subject_id)
-        subject = _("Milestone %(position)d", position=position)
-    elif event.subject == "dispute":
-        subject = _("Dispute")
-    else:
-        subject = _("Contract")
-    if event.action == "status" and event.subject in labels:
-        states = labels[event.subject]
-        before = states(event.from_state).label if event.from_state else ""
-        what = f"{before} → {states(event.to_state).label}".strip()
-    if event.reason:
-        what = f"{what} ({event.reason})"
-    who = event.actor.display_name if event.actor else _("the platform")
-    return event.created_at, who, f"{subject}: {what}"

@@ -12,13 +12,14 @@ import datetime as dt
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import orm
 from sqlalchemy.exc import IntegrityError
 
 from crowdsource import audit
 from crowdsource.accounts import authz
 from crowdsource.accounts.centers import managers_of
-from crowdsource.contracts.models import Side
-from crowdsource.db import db, utcnow
+from crowdsource.contracts.models import Contract, Side
+from crowdsource.db import db, lock, utcnow
 from crowdsource.disputes.models import (
     DISPUTE_MOVES,
     Dispute,
@@ -58,14 +59,17 @@ def side_of(user, dispute):
     return escrow.side_of(user, dispute.contract) if user.is_authenticated else None
 
 
-def _is_party_member(user, dispute):
+def _is_party_member(user, dispute, organization_ids=None):
     """Whether the user belongs to either party (the enterprise, the agency, the payee
-    organization) or is the solver or payee: such a manager cannot hear the case."""
+    organization) or is the solver or payee: such a manager cannot hear the case.
+    ``organization_ids`` (the user's) saves the query when asking about many cases."""
     contract = dispute.contract
     if user.id in (contract.solver_id, contract.payee_user_id):
         return True
+    if organization_ids is None:
+        organization_ids = authz.organization_ids_of(user)
     parties = {contract.client_organization_id, contract.agency_id, contract.payee_organization_id}
-    return bool(authz.organization_ids_of(user) & parties)
+    return bool(organization_ids & parties)
 
 
 def hearing_center(dispute):
@@ -111,12 +115,7 @@ def of_milestone(milestone_id):
 
 
 def _lock(dispute_id):
-    dispute = db.session.scalars(
-        sa.select(Dispute)
-        .where(Dispute.id == dispute_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    dispute = lock(Dispute, dispute_id)
     if dispute is None:
         raise NotFound()
     return dispute
@@ -155,7 +154,7 @@ def _managers(center):
 def _tell(dispute, kind, sides=(Side.CLIENT, Side.SOLVER), managers=True, **more):
     people = []
     for side in sides:
-        people += escrow._people(dispute.contract, side)
+        people += escrow.people_of(dispute.contract, side)
     if managers:
         on_appeal = dispute.status in (DisputeStatus.APPEALED, DisputeStatus.RULED_ON_APPEAL)
         taken_by = dispute.appeal_manager if on_appeal else dispute.manager
@@ -306,12 +305,23 @@ def queue(user, now=None):
         & (Dispute.appeal_center_id.in_(centers) if centers is not None else sa.true()),
     )
     cases = db.session.scalars(
-        sa.select(Dispute).where(condition).order_by(Dispute.opened_at, Dispute.id)
+        sa.select(Dispute)
+        .where(condition)
+        .options(
+            orm.selectinload(Dispute.contract).selectinload(Contract.task),
+            orm.selectinload(Dispute.milestone),
+            orm.selectinload(Dispute.center),
+            orm.selectinload(Dispute.appeal_center),
+            orm.selectinload(Dispute.manager),
+            orm.selectinload(Dispute.appeal_manager),
+        )
+        .order_by(Dispute.opened_at, Dispute.id)
     ).all()
+    organization_ids = authz.organization_ids_of(user)
     return [
         (case, is_overdue(case, now))
         for case in cases
-        if not _is_party_member(user, case)
+        if not _is_party_member(user, case, organization_ids)
         and not (case.status == DisputeStatus.APPEALED and case.manager_id == user.id)
     ]
 

@@ -5,9 +5,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from crowdsource import audit
 from crowdsource.accounts import authz
-from crowdsource.contracts import files
+from crowdsource.contracts import files, timeline
 from crowdsource.contracts import services as contracts
 from crowdsource.contracts.models import ContractFile, Milestone, MilestoneStatus
 from crowdsource.db import db, transaction, utcnow
@@ -20,7 +19,6 @@ from crowdsource.disputes.forms import (
     ReasonForm,
     RulingForm,
 )
-from crowdsource.disputes.models import DisputeStatus
 from crowdsource.errors import DomainError
 from crowdsource.payments import escrow
 from crowdsource.web import ConfirmForm, get_or_404
@@ -107,12 +105,9 @@ def show(dispute_id):
         overdue=services.is_overdue(dispute),
         attached=attached,
         parts=parts,
-        trail=[
-            _describe(event)
-            for event in audit.events_of(
-                [("dispute", dispute.id), ("milestone", dispute.milestone_id)]
-            )
-        ],
+        trail=timeline.of_subjects(
+            dispute.contract, [("dispute", dispute.id), ("milestone", dispute.milestone_id)]
+        ),
         post_form=PostForm(),
         reason_form=ReasonForm(),
         info_form=InfoRequestForm(),
@@ -242,22 +237,3 @@ def rule_on_appeal(dispute_id):
         )
 
     return _step(dispute_id, act, form, _("The appeal is decided; the ruling is final."))
-
-
-def _describe(event):
-    """An audit event as the case's history shows it: (time, who, what)."""
-    subjects = {
-        "dispute": (_("Dispute"), DisputeStatus),
-        "milestone": (_("Milestone"), MilestoneStatus),
-    }
-    subject, states = subjects[event.subject]
-    steps = {"taken": _("taken by a manager"), "appeal_waived": _("ruling accepted")}
-    if event.action == "status":
-        before = states(event.from_state).label if event.from_state else ""
-        what = f"{before} → {states(event.to_state).label}".strip()
-    else:
-        what = steps.get(event.action, event.action)
-    if event.reason:
-        what = f"{what} ({event.reason})"
-    who = event.actor.display_name if event.actor else _("the platform")
-    return event.created_at, who, f"{subject}: {what}"

@@ -23,7 +23,7 @@ from crowdsource.contracts.models import (
     ContractStatus,
     MilestoneStatus,
 )
-from crowdsource.db import after_commit, db, utcnow
+from crowdsource.db import after_commit, db, lock, utcnow
 from crowdsource.errors import DomainError
 from crowdsource.lifecycle import transition
 from crowdsource.money import format_money
@@ -146,12 +146,7 @@ def enqueue_processing(row):
 
 def process_event(row_id, now=None):
     """Apply one stored event (locked; already processed ones are left alone)."""
-    row = db.session.scalars(
-        sa.select(StripeEvent)
-        .where(StripeEvent.id == row_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    row = lock(StripeEvent, row_id)
     if row is None or row.status in (StripeEventStatus.PROCESSED, StripeEventStatus.IGNORED):
         return row
     event = json.loads(row.payload)
@@ -326,12 +321,7 @@ def record_account(account_id, user=None, organization=None):
 
 
 def _lock_payout(payout_id):
-    return db.session.scalars(
-        sa.select(Payout)
-        .where(Payout.id == payout_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    return lock(Payout, payout_id)
 
 
 def begin_payout(payout_id):
@@ -455,12 +445,7 @@ def enqueue_refund(refund_id):
 
 
 def lock_refund(refund_id):
-    return db.session.scalars(
-        sa.select(CardRefund)
-        .where(CardRefund.id == refund_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    return lock(CardRefund, refund_id)
 
 
 def settle_refund(refund, now=None):

@@ -27,7 +27,7 @@ from crowdsource.contracts.models import (
     MilestoneStatus,
     Side,
 )
-from crowdsource.db import db, utcnow
+from crowdsource.db import db, lock, utcnow
 from crowdsource.errors import Conflict, DomainError, NotAllowed
 from crowdsource.lifecycle import transition
 from crowdsource.money import format_money
@@ -118,7 +118,7 @@ def _require_working(contract):
         raise Conflict(_l("The contract is not active."))
 
 
-def _people(contract, side):
+def people_of(contract, side):
     return client_side(contract) if side == Side.CLIENT else solver_side(contract)
 
 
@@ -130,7 +130,7 @@ def _tell(contract, side, kind, milestone=None, **params):
     values = {"number": contract.number, **params}
     if milestone is not None:
         values.setdefault("milestone", milestone.title)
-    notify(_people(contract, side), kind, _link(contract), contract.task, **values)
+    notify(people_of(contract, side), kind, _link(contract), contract.task, **values)
 
 
 # --- locking -----------------------------------------------------------------------------
@@ -156,24 +156,14 @@ def lock_milestone(milestone_id):
     as stored now."""
     if _lock_contract_of(milestone_id) is None:
         raise DomainError(_l("No such milestone."))
-    milestone = db.session.scalars(
-        sa.select(Milestone)
-        .where(Milestone.id == milestone_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    milestone = lock(Milestone, milestone_id)
     if milestone is None:
         raise DomainError(_l("No such milestone."))
     return milestone
 
 
 def _lock_contract(contract_id):
-    return db.session.scalars(
-        sa.select(Contract)
-        .where(Contract.id == contract_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    return lock(Contract, contract_id)
 
 
 def _require_state(milestone, allowed, done_states, done_message):

@@ -2,7 +2,6 @@
 ended, once per side, only by the parties) and the credit profiles built from the rows."""
 
 import datetime as dt
-import threading
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +15,7 @@ from crowdsource.errors import Conflict, DomainError, NotAllowed
 from crowdsource.notifications.models import Kind, Notification
 from crowdsource.payments import escrow
 from crowdsource.sweep import sweep_due
-from tests.helpers import table_counts
+from tests.helpers import table_counts, together
 from tests.payments.support import accept, deliver, fund, page, parse, reload, texts
 
 # --- builders ------------------------------------------------------------------------------
@@ -334,34 +333,6 @@ def test_a_rating_stored_by_a_racing_request_is_a_409_not_a_500(
 
 
 # --- concurrency (PostgreSQL) --------------------------------------------------------------
-
-
-def together(app, attempts):
-    """Run each attempt in a thread of its own, in its own transaction, all released at once;
-    returns what each returned or raised."""
-    db.session.commit()
-    barrier = threading.Barrier(len(attempts))
-    outcomes = [None] * len(attempts)
-
-    def run(number, attempt):
-        with app.test_request_context(headers={"Accept-Language": "en"}):
-            try:
-                barrier.wait(timeout=20)
-                with transaction():
-                    outcomes[number] = attempt()
-            except Exception as error:
-                outcomes[number] = error
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(attempts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
-    db.session.expire_all()
-    return outcomes
 
 
 def attempt(user_id, contract_id, score):

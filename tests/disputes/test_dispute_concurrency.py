@@ -11,12 +11,12 @@ from crowdsource.disputes.models import Dispute, Ruling
 from crowdsource.errors import Conflict, DomainError
 from crowdsource.payments import escrow
 from crowdsource.payments.models import JournalEntry
+from tests.helpers import together
 from tests.payments.test_concurrency import (  # noqa: F401  (the module's app and story)
     app,
     assert_ledger_sound,
     delivered_milestone,
     story,
-    together,
     user,
 )
 

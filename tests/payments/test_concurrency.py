@@ -6,7 +6,6 @@ barrier and start together.
 """
 
 import datetime as dt
-import threading
 from types import SimpleNamespace
 
 import pytest
@@ -24,7 +23,7 @@ from crowdsource.payments import funding as fundings
 from crowdsource.payments.models import Funding, JournalEntry, LedgerAccount, Posting
 from crowdsource.tasks import services as tasks
 from tests.conftest import Client, app_config
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, together
 
 pytestmark = pytest.mark.postgresql
 
@@ -43,34 +42,6 @@ def app(make_database_url):
     yield app
     with app.app_context():
         db.engine.dispose()
-
-
-def together(app, attempts):
-    """Run each of ``attempts`` (functions of no arguments, called inside a transaction) in a
-    thread of its own, all released at once; returns what each returned or raised."""
-    db.session.commit()  # the test's own session holds no transaction (and no lock) meanwhile
-    barrier = threading.Barrier(len(attempts))
-    outcomes = [None] * len(attempts)
-
-    def run(number, attempt):
-        with app.app_context():
-            try:
-                barrier.wait(timeout=20)
-                with transaction():
-                    outcomes[number] = attempt()
-            except Exception as error:
-                outcomes[number] = error
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(attempts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
-    db.session.expire_all()
-    return outcomes
 
 
 def user(user_id):
