@@ -518,3 +518,14 @@ def test_a_contract_whose_last_milestone_is_ruled_completes(app, people, award):
     assert reload(dispute).lost_by_side == "solver"
     assert str(db.session.get(Milestone, milestone.id).status) == "refunded"
     assert_ledger_check_passes(app)
+
+
+def test_both_parties_are_reminded_once_a_day_before_the_appeal_window_ends(people, case):
+    dispute = ruled(people, case)
+    ends = reload(dispute).appeal_due_at
+    assert sweep_due(ends - dt.timedelta(days=2))["disputes_reminders"] == 0
+    assert sweep_due(ends - dt.timedelta(hours=23))["disputes_reminders"] == 1
+    assert sweep_due(ends - dt.timedelta(hours=22))["disputes_reminders"] == 0
+    assert notified(people.owner, "dispute_deadline") == 1
+    assert notified(people.broker, "dispute_deadline") == 1
+    assert status_of(dispute) == "ruled" and ruling_entries() == 0
