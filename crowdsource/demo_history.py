@@ -1,6 +1,13 @@
-"""A past for the demo market: two years of contracts between other enterprises of the province
-and a few individual solvers, so that the dashboards and the public statistics (which cover
-complete months only) have figures to show on a fresh installation.
+"""A past for the demo market: the two complete calendar years before the current one and the
+complete months of the current year, with contracts between other enterprises of the province
+and a few individual solvers, so that the dashboards (the last three years by default) and the
+public statistics (which cover complete months only) have figures to show on a fresh
+installation, whatever the date.
+
+The past comes in blocks: a few contracts of one enterprise (so of one city), of one contract
+type, in one month. Every cell of the public tables (a year by contract type, by city or by
+month) is made of whole blocks, so it counts no contract or at least ``disclosure.MIN_COUNT``:
+small-cell suppression hides nothing of the past, in any month of the year it is seeded.
 
 Everything is made through the real services with dates in the past: tasks posted, bid on and
 awarded in their month, then paid into escrow, delivered and accepted, so every contract of the
@@ -25,10 +32,17 @@ from crowdsource.accounts.models import Membership, Organization, Role, User
 from crowdsource.bids import services as bids
 from crowdsource.db import db, utcnow
 from crowdsource.payments import escrow, funding
+from crowdsource.stats.disclosure import MIN_COUNT
 from crowdsource.tasks import services as tasks
 from crowdsource.tasks.models import ContractType
 
-MONTHS = 24
+#: complete calendar years before the current one that the past covers
+YEARS = 2
+#: blocks (contracts of one enterprise, contract type and month) per month, to draw from
+BLOCKS_PER_MONTH = [1, 1, 1, 2]
+#: contracts per block, to draw from: none below the smallest cell the statistics publish
+BLOCK_SIZES = [3, 3, 3, 4]
+assert min(BLOCK_SIZES) >= MIN_COUNT
 
 #: name, center code, owner's e-mail and name
 ENTERPRISES = [
@@ -81,12 +95,16 @@ def _credit_code(number):
     return first_seventeen + check_character(first_seventeen)
 
 
-def _month_start(now, months_back, zone):
+def past_months(now, zone):
+    """The months of the past, oldest first, as the local start of each (10:00 on the 1st):
+    from January ``YEARS`` years before the current one to the month before the current."""
     local = now.astimezone(zone)
-    month = local.month - months_back
-    year = local.year + (month - 1) // 12
-    month = (month - 1) % 12 + 1
-    return dt.datetime(year, month, 1, 10, 0, tzinfo=zone)
+    year, month = local.year - YEARS, 1
+    months = []
+    while (year, month) < (local.year, local.month):
+        months.append(dt.datetime(year, month, 1, 10, 0, tzinfo=zone))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
 
 
 def _person(email, name):
@@ -176,21 +194,22 @@ def seed_history(now=None):
     draw = random.Random(2026)
     enterprises = _enterprises()
     solvers = [_person(email, name) for email, name in SOLVERS]
-    for months_back in range(MONTHS, 0, -1):
-        start = _month_start(now, months_back, zone)
+    for start in past_months(now, zone):
         days = calendar.monthrange(start.year, start.month)[1]
-        for _ in range(draw.choice([1, 2, 3, 3, 4, 5])):
+        for _ in range(draw.choice(BLOCKS_PER_MONTH)):
             organization, owner = draw.choice(enterprises)
             contract_type = draw.choice(list(ContractType))
-            posted = start + dt.timedelta(days=draw.randint(0, min(days, 28) - 15))
-            _contract(
-                organization,
-                owner,
-                draw.choice(solvers),
-                contract_type,
-                draw.choice(TITLES[contract_type]),
-                draw.choice(PRICES),
-                posted.astimezone(dt.UTC),
-                now,
-            )
+            for _ in range(draw.choice(BLOCK_SIZES)):
+                # posted early enough that bidding and the award fall in the same month
+                posted = start + dt.timedelta(days=draw.randint(0, min(days, 28) - 15))
+                _contract(
+                    organization,
+                    owner,
+                    draw.choice(solvers),
+                    contract_type,
+                    draw.choice(TITLES[contract_type]),
+                    draw.choice(PRICES),
+                    posted.astimezone(dt.UTC),
+                    now,
+                )
     return True

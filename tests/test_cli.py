@@ -3,6 +3,7 @@
 import collections
 import contextvars
 import re
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -13,8 +14,10 @@ from crowdsource.accounts.models import Center, Membership, Organization, User
 from crowdsource.accounts.services import find_user_by_email
 from crowdsource.bids.models import Bid, BidStatus
 from crowdsource.contracts.models import Contract
+from crowdsource.contracts.services import contract_year
 from crowdsource.db import utcnow
 from crowdsource.notifications.models import Kind, Notification
+from crowdsource.stats.periods import months_between
 from crowdsource.tasks import access
 from crowdsource.tasks.models import (
     BidMode,
@@ -26,6 +29,8 @@ from crowdsource.tasks.models import (
     Visibility,
 )
 from tests.helpers import table_counts
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def test_centers_add_builds_the_tree(app, db):
@@ -163,7 +168,7 @@ def test_seed_demo_builds_a_living_market(app, db):
         assert bid.task.organization_id not in authz.organization_ids_of(bid.bidder)
 
     (contract,) = db.session.scalars(sa.select(Contract)).all()
-    assert re.fullmatch(rf"CS-{contract.signed_at.year}-000001", contract.number)
+    assert re.fullmatch(rf"CS-{contract_year(contract.signed_at)}-000001", contract.number)
     assert contract.task.status == TaskStatus.AWARDED
     assert contract.payee_organization_id == institute.id and contract.brokerage_bps == 1500
     assert len(contract.milestones) == 2
@@ -187,9 +192,14 @@ def test_demo_market_is_searchable_and_shows_only_what_each_may_see(app, client,
     assert "磷酸锰铁锂正极材料专利技术转让" in client.get("/tasks").get_data(as_text=True)
 
 
-def test_seed_demo_history_gives_the_statistics_two_years_of_completed_contracts(
-    app, db, client, login
+def _api_items(client, table):
+    return client.get(f"/api/v1/stats/{table}?per_page=100").get_json()["items"]
+
+
+def test_seed_demo_history_shows_each_complete_year_of_its_past_in_the_public_statistics(
+    app, db, client, login, clock
 ):
+    clock.freeze()  # seeding takes a while: the month now running must stay the same
     runner = app.test_cli_runner()
     runner.invoke(args=["seed-demo"])
     demo_contracts = table_counts()["contracts"]
@@ -202,16 +212,30 @@ def test_seed_demo_history_gives_the_statistics_two_years_of_completed_contracts
 
     signed = db.session.scalars(sa.select(Contract).order_by(Contract.signed_at)).all()
     past = signed[:-demo_contracts]
-    assert len(past) >= 40
     assert {str(contract.status) for contract in past} == {"completed"}
-    months = {contract.signed_at.strftime("%Y-%m") for contract in past}
-    assert len(months) >= 20 and max(months) < utcnow().strftime("%Y-%m")
+    # Every month from January two years back to the last complete one (in the platform's
+    # zone) has contracts of the past; the month now running has none.
+    now = utcnow().astimezone(SHANGHAI)
+    last_complete = f"{now.year - 1}-12" if now.month == 1 else f"{now.year}-{now.month - 1:02d}"
+    months = {contract.signed_at.astimezone(SHANGHAI).strftime("%Y-%m") for contract in past}
+    assert sorted(months) == months_between(f"{now.year - 2}-01", last_complete)
     result = runner.invoke(args=["ledger", "check"])
     assert result.exit_code == 0, result.output
 
-    # The public statistics now have years to show, without any party's name.
-    years = client.get("/api/v1/stats/years").get_json()["items"]
-    assert sum(year["contracts"] for year in years) == len(past)
+    # The public statistics show each complete year (and this year's complete months), every
+    # cell of the past shown, adding up to what was seeded, without any party's name.
+    seeded = collections.defaultdict(lambda: [0, 0])
+    for contract in past:
+        year = seeded[contract.signed_at.astimezone(SHANGHAI).year]
+        year[0] += 1
+        year[1] += contract.price_fen
+    years = _api_items(client, "years")
+    assert {row["year"]: [row["contracts"], row["value_fen"]] for row in years} == seeded
+    assert {now.year - 2, now.year - 1} <= set(seeded)
+    for table in ("contracts-by-type", "contracts-by-city", "contracts-by-month"):
+        rows = _api_items(client, table)
+        assert not any(row["suppressed"] for row in rows), table
+        assert sum(row["contracts"] for row in rows) == len(past), table
     page = client.get("/statistics").get_data(as_text=True)
     assert all(contract.client_organization.name not in page for contract in past)
     # The demo people's own lists are as before: the past belongs to others.

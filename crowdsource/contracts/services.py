@@ -1,6 +1,9 @@
 """Contract services: numbering and creating the contract of an awarded bid; who may see it."""
 
+from zoneinfo import ZoneInfo
+
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from crowdsource.accounts import authz
@@ -27,6 +30,13 @@ def next_contract_number(year):
     return f"CS-{year}-{sequence:06d}"
 
 
+def contract_year(moment):
+    """The year a contract signed at ``moment`` is numbered in: the platform's local year (a
+    contract signed on 1 January at 07:00 in Qingdao is one of the new year's, though it is
+    still 31 December in UTC)."""
+    return moment.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).year
+
+
 def create_contract(task, bid, now):
     """The contract of ``bid`` on ``task``, with the bid's milestones, in state active/pending.
 
@@ -35,7 +45,7 @@ def create_contract(task, bid, now):
     payee_organization = bid.payee_organization or bid.agency
     rates = policy.in_force(task.center, task.contract_type)
     contract = Contract(
-        number=next_contract_number(now.year),
+        number=next_contract_number(contract_year(now)),
         task_id=task.id,
         bid_id=bid.id,
         client_organization_id=task.organization_id,

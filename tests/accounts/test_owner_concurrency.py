@@ -4,11 +4,33 @@ import threading
 import time
 
 import pytest
+import sqlalchemy as sa
 
 from crowdsource.accounts import authz, orgs
 from crowdsource.accounts.models import Membership, Organization, Role, User
 from crowdsource.db import db, transaction
 from crowdsource.errors import DomainError
+
+#: how long a step may take on a loaded machine
+PATIENCE = 60
+
+
+def _wait_until(condition, what):
+    deadline = time.monotonic() + PATIENCE
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not happen within {PATIENCE} s"
+        time.sleep(0.02)
+
+
+def _a_session_waits_for_a_lock():
+    """Whether some session of this database waits for a row lock (on its own connection)."""
+    with db.engine.connect() as connection:
+        return connection.scalar(
+            sa.text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
 
 
 @pytest.mark.postgresql
@@ -17,6 +39,7 @@ def test_two_owners_leaving_together_leave_one_owner(app, make_user, make_org):
     organization = make_org(first)
     db.session.add(Membership(user=second, organization=organization, role=Role.OWNER))
     db.session.commit()
+    first_id, second_id = first.id, second.id  # the threads read no object of this session
     first_left = threading.Event()
     outcomes = {}
 
@@ -28,16 +51,22 @@ def test_two_owners_leaving_together_leave_one_owner(app, make_user, make_org):
                     orgs.leave_organization(user, db.session.get(Organization, organization.id))
                     if hold_before_commit:
                         first_left.set()
-                        time.sleep(0.5)  # the other owner tries to leave meanwhile
+                        # Commit only once the other owner's attempt is under way: waiting for
+                        # the lock this one holds, or (were nothing locked) finished.
+                        _wait_until(
+                            lambda: second_id in outcomes or _a_session_waits_for_a_lock(),
+                            "the second owner's attempt",
+                        )
                 outcomes[user_id] = "left"
             except DomainError:
                 outcomes[user_id] = "refused"
 
-    holder = threading.Thread(target=leave, args=(first.id, True))
+    holder = threading.Thread(target=leave, args=(first_id, True))
     holder.start()
-    first_left.wait(5)
-    leave(second.id, False)
-    holder.join()
-    assert outcomes == {first.id: "left", second.id: "refused"}
+    assert first_left.wait(PATIENCE), "the first owner did not leave"
+    leave(second_id, False)
+    holder.join(PATIENCE)
+    assert not holder.is_alive(), "the first owner's transaction is stuck"
+    assert outcomes == {first_id: "left", second_id: "refused"}
     db.session.expire_all()
     assert authz.is_owner(second, organization)

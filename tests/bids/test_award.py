@@ -10,7 +10,7 @@ from crowdsource.accounts import centers as center_services
 from crowdsource.bids import services as bid_services
 from crowdsource.bids.models import Bid, BidStatus
 from crowdsource.contracts.models import Contract, ContractNumber, ContractStatus, MilestoneStatus
-from crowdsource.contracts.services import next_contract_number
+from crowdsource.contracts.services import contract_year, next_contract_number
 from crowdsource.db import db, transaction, utcnow
 from crowdsource.errors import DomainError
 from crowdsource.notifications.models import Kind
@@ -145,7 +145,7 @@ def test_awarding_after_bidding_ended_makes_the_contract(
     assert response.status_code == 302
     [contract] = contracts()
     assert response.headers["Location"].endswith(f"/contracts/{contract.id}")
-    assert re.fullmatch(rf"CS-{utcnow().year}-\d{{6}}", contract.number)
+    assert re.fullmatch(rf"CS-{contract_year(utcnow())}-\d{{6}}", contract.number)
     assert re.fullmatch(r"CS-\d{4}-\d{6}", contract.number)
     assert contract.status == ContractStatus.ACTIVE
     assert (contract.task_id, contract.bid_id) == (market.task.id, brokered.id)
@@ -268,8 +268,20 @@ def test_contract_numbers_count_up_within_the_year(client, make_bid, make_task, 
     for bid in (first, second):
         client.post(f"/tasks/{bid.task_id}/close")
         assert client.post(f"/bids/{bid.id}/award").status_code == 302
-    year = utcnow().year
+    year = contract_year(utcnow())
     assert [c.number for c in contracts()] == [f"CS-{year}-000001", f"CS-{year}-000002"]
+
+
+def test_a_contract_signed_on_new_years_morning_in_china_has_the_new_years_number(
+    client, make_bid, make_task, market, login, clock
+):
+    clock.move_to("2031-01-01T07:30:00+08:00")  # still 2030-12-31 in UTC
+    task = make_task(market.owner, market.enterprise, title="New year's task")
+    bid = make_bid(market.solver, task)
+    login(market.owner)
+    client.post(f"/tasks/{bid.task_id}/close")
+    assert client.post(f"/bids/{bid.id}/award").status_code == 302
+    assert [c.number for c in contracts()] == ["CS-2031-000001"]
 
 
 @pytest.mark.usefixtures("db")
