@@ -141,7 +141,13 @@ def store_event(event):
 
 
 def enqueue_processing(row):
-    after_commit(enqueue, "crowdsource.payments.jobs:process_stripe_event", row.id)
+    # Retried by RQ when its worker dies, as well as by the sweep (which finds it unprocessed).
+    after_commit(
+        enqueue,
+        "crowdsource.payments.jobs:process_stripe_event",
+        row.id,
+        retry_intervals=RETRY_INTERVALS,
+    )
 
 
 def process_event(row_id, now=None):
@@ -197,8 +203,13 @@ def _credit(funding, amount, payment_intent, now):
     except DomainError as refused:
         # Paid, but the milestone cannot take it (cancelled, paid otherwise, wrong amount):
         # the money never enters our books and goes back to the card.
+        # Retried like every call to Stripe: nothing else would give the payer the money back.
         after_commit(
-            enqueue, "crowdsource.payments.jobs:refund_unneeded_payment", payment_intent, amount
+            enqueue,
+            "crowdsource.payments.jobs:refund_unneeded_payment",
+            payment_intent,
+            amount,
+            retry_intervals=RETRY_INTERVALS,
         )
         return StripeEventStatus.PROCESSED, f"refunded, not needed: {refused.message}"
     transition(funding, FundingStatus.CONFIRMED, FUNDING_MOVES, reason=payment_intent)

@@ -67,9 +67,20 @@ def find_transfer(transfer_group, payout_id):
     """The Transfer already made for a payout (looked up before creating one), or None."""
     listed = _call(client().v1.transfers.list, {"transfer_group": transfer_group, "limit": 100})
     for transfer in listed.data:
-        if (transfer.metadata or {}).get("payout_id") == str(payout_id):
+        if metadata_of(transfer).get("payout_id") == str(payout_id):
             return transfer
     return None
+
+
+def metadata_of(obj):
+    """The metadata of a Stripe object as a plain dict (empty when it has none).
+
+    The library's objects are not dicts (``obj.metadata.get`` raises AttributeError), and a
+    crash here is a Transfer made at Stripe that our books never record."""
+    metadata = getattr(obj, "metadata", None)
+    if metadata is None:
+        return {}
+    return metadata.to_dict() if hasattr(metadata, "to_dict") else dict(metadata)
 
 
 def create_transfer(params, idempotency_key):

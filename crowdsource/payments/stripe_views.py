@@ -43,7 +43,12 @@ def fund_by_card(milestone_id):
         started = funding.start_funding(current_user, milestone, "stripe")
     if started.checkout_url:
         return redirect(started.checkout_url)
-    back = url_for("payments.show_funding", funding_id=started.id, _external=True)
+    # From PUBLIC_URL, not from the request's host: a click again (through another host name,
+    # or after the server died mid-call) must send Stripe the very same parameters, or the
+    # milestone's idempotency key is refused for good.
+    back = current_app.config["PUBLIC_URL"].rstrip("/") + url_for(
+        "payments.show_funding", funding_id=started.id
+    )
     try:
         session = card.create_checkout(started, f"{back}?card=paid", f"{back}?card=cancelled")
     except stripe_api.StripeUnavailable as error:

@@ -11,7 +11,13 @@ per method and path, and can be told to fail per path:
 - ``"hang"``: no answer for ``seconds`` (longer than the client's timeout), nothing executed;
 - ``"400"``: Stripe refuses, with its error body (``invalid_request_error`` and a message);
 - ``"delay"``: the request is executed (and its idempotent answer stored), then the answer is
-  held back for ``seconds`` — long enough to kill the caller while it waits.
+  held back for ``seconds`` — long enough to kill the caller while it waits;
+- ``"hold"``: the request is held *before* it is executed, until ``recover()``: if the caller
+  hangs up meanwhile (it was killed), the request is dropped and nothing is executed or stored
+  (``dropped``, ``wait_for_drop``); after ``seconds`` without either, a JSON ``api_error``.
+
+``effects`` counts the requests that were executed and created something (an idempotent
+replay is not an effect).
 """
 
 import copy
@@ -22,6 +28,8 @@ import itertools
 import json
 import re
 import secrets
+import select
+import socket
 import threading
 import time
 from collections import Counter
@@ -95,6 +103,10 @@ class FakeStripe:
         self.release = threading.Event()
         self.requests = []
         self.counts = Counter()
+        #: executed requests that created something, by (method, path)
+        self.effects = Counter()
+        #: requests held before acting whose caller hung up (never executed)
+        self.dropped = []
         self.failures = {}
         self.idempotent = {}
         self.sessions, self.intents, self.charges = {}, {}, {}
@@ -127,7 +139,7 @@ class FakeStripe:
 
     def fail(self, path, mode, method=None, seconds=30.0, message=None):
         """Make requests to ``path`` (of ``method``, or any) fail in ``mode`` until recover()."""
-        assert mode in ("500", "hang", "400", "delay"), mode
+        assert mode in ("500", "hang", "400", "delay", "hold"), mode
         with self.lock:
             self.failures[(method, path)] = {"mode": mode, "seconds": seconds, "message": message}
 
@@ -152,13 +164,29 @@ class FakeStripe:
             done = self.arrived.wait_for(lambda: self.counts[(method, path)] >= count, timeout)
         assert done, f"{method} {path} did not arrive ({self.requests})"
 
+    def wait_for_drop(self, method, path, count=1, timeout=60):
+        """Block until ``count`` held requests of ``method`` to ``path`` lost their caller."""
+
+        def dropped():
+            return len([r for r in self.dropped if (r.method, r.path) == (method, path)])
+
+        with self.arrived:
+            done = self.arrived.wait_for(lambda: dropped() >= count, timeout)
+        assert done, f"no held {method} {path} was dropped ({self.dropped})"
+
+    def effect_count(self, method, path):
+        with self.lock:
+            return self.effects[(method, path)]
+
     def new_id(self, prefix):
         return f"{prefix}_test_{next(self._ids):04d}{secrets.token_hex(6)}"
 
     # handling a request
 
-    def handle(self, method, target, headers, body):
-        """(status, JSON body, seconds to hold the answer back) of one request."""
+    def handle(self, method, target, headers, body, caller_gone=lambda: False):
+        """(status, JSON body, seconds to hold the answer back) of one request; status None:
+        the caller hung up while the request was held, nothing to answer."""
+        release = self.release
         split = urlsplit(target)
         path = split.path
         params = parse_form(split.query if method == "GET" else body)
@@ -178,8 +206,29 @@ class FakeStripe:
         if failure and failure["mode"] == "400":
             message = failure["message"] or "Your destination account needs to have transfers."
             return 400, _error(400, "invalid_request_error", message), 0
+        if failure and failure["mode"] == "hold":
+            held = self._hold(request, release, failure["seconds"], caller_gone)
+            if held is not None:
+                return held
         status, answer = self._execute(request)
-        return status, answer, failure["seconds"] if failure else 0
+        delayed = failure and failure["mode"] == "delay"
+        return status, answer, failure["seconds"] if delayed else 0
+
+    def _hold(self, request, release, seconds, caller_gone):
+        """Hold a request before acting: None once released to be executed; (None, None, 0)
+        when its caller hung up; an api_error after ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while not release.wait(0.05):
+            if caller_gone():
+                break
+            if time.monotonic() > deadline:
+                return 500, _error(500, "api_error", "held too long"), 0
+        if not caller_gone():
+            return None
+        with self.arrived:
+            self.dropped.append(request)
+            self.arrived.notify_all()
+        return None, None, 0
 
     def _execute(self, request):
         key = request.idempotency_key if request.method == "POST" else None
@@ -195,6 +244,8 @@ class FakeStripe:
                 return status, copy.deepcopy(answer)
             try:
                 status, answer = 200, self._route(request)
+                if request.method == "POST":
+                    self.effects[(request.method, request.path)] += 1
             except StripeError as error:
                 status, answer = error.status, error.body
             if key:
@@ -437,7 +488,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode() if length else ""
         release = self.stripe.release
-        status, answer, hold = self.stripe.handle(method, self.path, self.headers, body)
+        status, answer, hold = self.stripe.handle(
+            method, self.path, self.headers, body, self._caller_gone
+        )
+        if status is None:
+            self.close_connection = True
+            return
         if hold:
             release.wait(hold)
         data = json.dumps(answer).encode()
@@ -450,6 +506,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(data)
         except OSError:
             pass  # the caller gave up (a timeout) or was killed
+
+    def _caller_gone(self):
+        """Whether the caller closed its connection (killed) while waiting for the answer:
+        it sends nothing more before the answer, so a readable socket means end of stream."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
 
     def do_GET(self):
         self._answer("GET")

@@ -1,5 +1,6 @@
 """Helpers of the payments tests: the money steps as the services take them, the ledger's
-balances and its check, and reading what pages show."""
+balances and its check, reading what pages show, and card payments through the fake Stripe
+(tests.payments.fake_stripe)."""
 
 import csv
 import io
@@ -7,13 +8,25 @@ import re
 from decimal import Decimal
 from html.parser import HTMLParser
 
+import fakeredis
 import sqlalchemy as sa
+from flask import current_app
+from rq import SimpleWorker
 
+from crowdsource.contracts.models import Contract
 from crowdsource.db import db, transaction
 from crowdsource.payments import escrow
 from crowdsource.payments import funding as fundings
-from crowdsource.payments.models import JournalEntry, LedgerAccount, Posting
+from crowdsource.payments.models import (
+    JournalEntry,
+    LedgerAccount,
+    Posting,
+    StripeAccount,
+    StripeEvent,
+)
+from crowdsource.queue import get_queue
 from tests.helpers import table_counts
+from tests.payments import fake_stripe as stripe
 
 #: bank details a payee types into the payout form
 BANK = {
@@ -163,3 +176,103 @@ def parse(response_or_text):
 def texts(response, testid):
     """The texts of the elements marked ``data-testid=testid``."""
     return [element.text for element in parse(response).find_all(testid=testid)]
+
+
+# --- card payments through the fake Stripe ---------------------------------------------
+
+
+def milestone_of(contract):
+    """The one milestone of a contract."""
+    (milestone,) = db.session.get(Contract, contract.id).milestones
+    return milestone
+
+
+def received(client, evt, **signing):
+    """Stripe delivers ``evt`` to the webhook; it must be accepted."""
+    response = stripe.post_event(client, evt, **signing)
+    assert response.status_code == 200, page(response)
+    return response.get_json()
+
+
+def start_card_payment(client, login, owner, milestone, fake):
+    """The enterprise chooses to pay by card; returns the Checkout Session's id."""
+    login(owner)
+    response = client.post(f"/milestones/{milestone.id}/fund/card")
+    assert response.status_code == 302, page(response)
+    location = response.headers["Location"]
+    assert location.startswith(f"{fake.url}/pay/cs_test_"), location
+    return location.rsplit("/", 1)[1]
+
+
+def pay_by_card(client, login, people, milestone, fake):
+    """The milestone paid by card and Stripe's checkout.session.completed delivered; returns
+    Stripe's (session, payment intent, charge)."""
+    session_id = start_card_payment(client, login, people.owner, milestone, fake)
+    paid = fake.pay(session_id)
+    received(client, stripe.checkout_session_completed(paid[0]))
+    return paid
+
+
+def connect_stripe(client, login, user, fake, organization=None):
+    """The user connects a Stripe account (their own, or ``organization``'s) and Stripe reports
+    it can receive payouts (with RQ on, that event waits in the queue: see drain_queue)."""
+    login(user)
+    kind, owner = ("organization", organization) if organization else ("user", user)
+    response = client.post(f"/payments/stripe/connect/{kind}/{owner.id}")
+    assert response.status_code == 302, page(response)
+    account = db.session.scalar(sa.select(StripeAccount).filter_by(**{f"{kind}_id": owner.id}))
+    received(client, stripe.account_updated(fake.accounts[account.account_id]))
+    return account
+
+
+def released_and_connected(client, login, people, contract, fake):
+    """The milestone paid by card, delivered and accepted; the solver's Stripe account ready
+    (with RQ on, the events' jobs are run here, in this process)."""
+    milestone = milestone_of(contract)
+    pay_by_card(client, login, people, milestone, fake)
+    drain_queue()
+    deliver(people.solver, milestone)
+    accept(people.owner, milestone)
+    account = connect_stripe(client, login, people.solver, fake)
+    drain_queue()
+    return account
+
+
+def drain_queue():
+    """Run the jobs waiting in the app's RQ queue, if jobs go to RQ."""
+    if current_app.config.get("REDIS_URL"):
+        run_jobs(get_queue())
+
+
+def entries(kind):
+    """How many journal entries of ``kind`` the ledger holds."""
+    return db.session.scalar(
+        sa.select(sa.func.count(JournalEntry.id)).where(JournalEntry.kind == kind)
+    )
+
+
+def events():
+    db.session.expire_all()
+    return db.session.scalars(sa.select(StripeEvent).order_by(StripeEvent.id)).all()
+
+
+def the(model):
+    """The one row of ``model``, as stored now."""
+    db.session.expire_all()
+    return db.session.scalars(sa.select(model)).one()
+
+
+def fake_queue(rq_app):
+    """The app's jobs go to a fakeredis queue (run them with run_jobs)."""
+    return rq_app("redis://fake", fakeredis.FakeStrictRedis())
+
+
+def run_jobs(queue):
+    """Run the queue's jobs in this process (a SimpleWorker in burst mode)."""
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    db.session.expire_all()
+
+
+def jobs_of(queue, path):
+    """The queued jobs running the job function ``path``."""
+    return [job for job in queue.jobs if job.args and job.args[0] == path]

@@ -7,24 +7,16 @@ or (PostgreSQL) on a real Redis with ``rq worker`` processes that build their ow
 
 import datetime as dt
 import json
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
-import uuid
 
-import fakeredis
 import pytest
 import sqlalchemy as sa
-from flask import current_app
-from rq import SimpleWorker
 from rq.job import Job
 
 from crowdsource.contracts.models import Contract, Milestone
 from crowdsource.db import db, transaction, utcnow
-from crowdsource.payments import ledger, policy
+from crowdsource.payments import card, ledger, policy
 from crowdsource.payments.models import (
     CardRefund,
     Funding,
@@ -33,7 +25,6 @@ from crowdsource.payments.models import (
     StripeAccount,
     StripeEvent,
 )
-from crowdsource.queue import get_queue
 from crowdsource.sweep import sweep_due
 from tests.conftest import Client
 from tests.payments import fake_stripe as stripe
@@ -41,207 +32,47 @@ from tests.payments.support import (
     accept,
     assert_ledger_check_passes,
     balances,
+    connect_stripe,
     deliver,
+    drain_queue,
+    entries,
     entry_count,
+    events,
+    fake_queue,
+    jobs_of,
+    milestone_of,
     page,
+    pay_by_card,
+    received,
+    released_and_connected,
+    run_jobs,
+    start_card_payment,
     stored_counts,
     texts,
+    the,
 )
+from tests.workers import wait_until
 
 AMOUNT = 500_000  # a milestone of ¥5,000.00
 DUE = 505_000  # with the 1 % client-side fee of the policy below
 PAYEE_SHARE = 475_000  # less 5 % commission
 RETRY_INTERVALS = [10, 30, 120, 600, 1800]
-RQ = os.path.join(os.path.dirname(sys.executable), "rq")
 
 
 # --- helpers -----------------------------------------------------------------------------
 
 
 @pytest.fixture
-def contract(people, award):
-    """A contract of one milestone (¥5,000) with the solver as payee, under a policy of 5 %
-    commission and a 1 % client-side fee."""
+def card_policy(people):
+    """The platform's policy: 5 % commission and a 1 % client-side fee."""
     with transaction():
         policy.set_policy(people.admin, None, None, 500, 100, 0, 3000)
+
+
+@pytest.fixture
+def contract(card_policy, award):
+    """A contract of one milestone (¥5,000) with the solver as payee, under card_policy."""
     return award([AMOUNT])
-
-
-def milestone_of(contract):
-    (milestone,) = db.session.get(Contract, contract.id).milestones
-    return milestone
-
-
-def received(client, evt, **signing):
-    """Stripe delivers ``evt`` to the webhook; it must be accepted."""
-    response = stripe.post_event(client, evt, **signing)
-    assert response.status_code == 200, page(response)
-    return response.get_json()
-
-
-def start_card_payment(client, login, owner, milestone, fake):
-    """The enterprise chooses to pay by card; returns the Checkout Session's id."""
-    login(owner)
-    response = client.post(f"/milestones/{milestone.id}/fund/card")
-    assert response.status_code == 302, page(response)
-    location = response.headers["Location"]
-    assert location.startswith(f"{fake.url}/pay/cs_test_"), location
-    return location.rsplit("/", 1)[1]
-
-
-def pay_by_card(client, login, people, milestone, fake):
-    """The milestone paid by card and Stripe's checkout.session.completed delivered; returns
-    Stripe's (session, payment intent, charge)."""
-    session_id = start_card_payment(client, login, people.owner, milestone, fake)
-    paid = fake.pay(session_id)
-    received(client, stripe.checkout_session_completed(paid[0]))
-    return paid
-
-
-def connect_stripe(client, login, user, fake):
-    """The user connects a Stripe account and Stripe reports it can receive payouts."""
-    login(user)
-    response = client.post(f"/payments/stripe/connect/user/{user.id}")
-    assert response.status_code == 302, page(response)
-    account = db.session.scalar(sa.select(StripeAccount).filter_by(user_id=user.id))
-    received(client, stripe.account_updated(fake.accounts[account.account_id]))
-    return account
-
-
-def released_and_connected(client, login, people, contract, fake):
-    """The milestone paid by card, delivered and accepted; the solver's Stripe account ready
-    (with RQ on, the events' jobs are run here, in this process)."""
-    milestone = milestone_of(contract)
-    pay_by_card(client, login, people, milestone, fake)
-    drain_queue()
-    deliver(people.solver, milestone)
-    accept(people.owner, milestone)
-    account = connect_stripe(client, login, people.solver, fake)
-    drain_queue()
-    return account
-
-
-def drain_queue():
-    """Run the jobs waiting in the app's RQ queue, if jobs go to RQ."""
-    if current_app.config.get("REDIS_URL"):
-        run_jobs(get_queue())
-
-
-def entries(kind):
-    return db.session.scalar(
-        sa.select(sa.func.count(JournalEntry.id)).where(JournalEntry.kind == kind)
-    )
-
-
-def events():
-    db.session.expire_all()
-    return db.session.scalars(sa.select(StripeEvent).order_by(StripeEvent.id)).all()
-
-
-def the(model):
-    db.session.expire_all()
-    return db.session.scalars(sa.select(model)).one()
-
-
-def fake_queue(rq_app):
-    return rq_app("redis://fake", fakeredis.FakeStrictRedis())
-
-
-def run_jobs(queue):
-    SimpleWorker([queue], connection=queue.connection).work(burst=True)
-    db.session.expire_all()
-
-
-def jobs_of(queue, path):
-    return [job for job in queue.jobs if job.args and job.args[0] == path]
-
-
-# --- rq worker processes on a real Redis ---------------------------------------------------
-
-
-@pytest.fixture
-def redis_queue(rq_app, redis_url):
-    """A queue of its own on the real Redis; everything it left there is removed at the end."""
-    queue = rq_app(redis_url)
-    yield queue
-    connection = queue.connection
-    ids = set(queue.get_job_ids())
-    for registry in (
-        queue.started_job_registry,
-        queue.failed_job_registry,
-        queue.scheduled_job_registry,
-        queue.finished_job_registry,
-        queue.deferred_job_registry,
-    ):
-        ids.update(registry.get_job_ids(cleanup=False))
-    for key in [f"*{job_id}*" for job_id in ids] + [f"*{queue.name}*"]:
-        for found in connection.scan_iter(key):
-            connection.delete(found)
-
-
-class Workers:
-    """``rq worker`` processes (each in a process group of its own) building their own app
-    from the environment: this test's database, Redis queue and fake Stripe."""
-
-    def __init__(self, app, queue, fake, log_dir):
-        self.queue, self.log_dir, self.names = queue, log_dir, []
-        self.env = dict(
-            os.environ,
-            DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-            REDIS_URL=app.config["REDIS_URL"],
-            RQ_QUEUE=queue.name,
-            STRIPE_SECRET_KEY=stripe.SECRET_KEY,
-            STRIPE_WEBHOOK_SECRET=stripe.WEBHOOK_SECRET,
-            STRIPE_API_BASE=fake.url,
-            STRIPE_TIMEOUT_SECONDS="30",  # longer than the test waits before killing a worker
-            MAIL_BACKEND="locmem",
-            PUBLIC_URL="http://crowdsource.test",
-        )
-
-    def start(self):
-        name = f"test-{uuid.uuid4().hex[:10]}"
-        self.names.append(name)
-        log = open(self.log_dir / f"{name}.log", "w")  # noqa: SIM115 (the process writes it)
-        process = subprocess.Popen(
-            [
-                RQ,
-                "worker",
-                "--burst",
-                "--name",
-                name,
-                "--url",
-                self.env["REDIS_URL"],
-                self.queue.name,
-            ],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        process.log = self.log_dir / f"{name}.log"
-        return process
-
-    def finish(self, *processes):
-        for process in processes:
-            assert process.wait(timeout=60) == 0, process.log.read_text()
-        db.session.expire_all()
-
-    def kill(self, process):
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-    def forget(self):
-        connection = self.queue.connection
-        for name in self.names:
-            connection.srem("rq:workers", f"rq:worker:{name}")
-            connection.delete(f"rq:worker:{name}")
-
-
-@pytest.fixture
-def workers(app, redis_queue, stripe_fake, tmp_path):
-    workers = Workers(app, redis_queue, stripe_fake, tmp_path)
-    yield workers
-    workers.forget()
 
 
 # --- 1. the whole card flow through the pages ------------------------------------------------
@@ -270,6 +101,9 @@ def test_a_card_paid_milestone_goes_from_checkout_to_a_stripe_transfer(
     assert expected.items() <= created.params["metadata"].items()
     assert expected.items() <= created.params["payment_intent_data"]["metadata"].items()
     assert created.params["payment_intent_data"]["transfer_group"] == f"contract_{contract.id}"
+    back = f"http://crowdsource.test/fundings/{funding.id}"  # PUBLIC_URL, whatever the host
+    assert created.params["success_url"] == f"{back}?card=paid"
+    assert created.params["cancel_url"] == f"{back}?card=cancelled"
     session = fake.session_of(created)
     assert funding.stripe_session_id == session["id"] and funding.amount_fen == DUE
 
@@ -557,37 +391,103 @@ def test_a_webhook_without_a_valid_signature_is_refused_and_stores_nothing(
     assert entries("fund") == 1
 
 
-# --- 4. a worker killed in the middle of a payout -------------------------------------------
+# --- 4. every payout of a contract, and a work horse killed in the middle of one -------------
+
+
+def keyed_entries(key):
+    """The journal entries written under one idempotency key (``payout:7``)."""
+    return db.session.scalar(
+        sa.select(sa.func.count(JournalEntry.id)).filter_by(idempotency_key=key)
+    )
+
+
+def paid_and_accepted(client, login, people, milestone, fake, deliverer):
+    pay_by_card(client, login, people, milestone, fake)
+    drain_queue()
+    deliver(deliverer, milestone)
+    accept(people.owner, milestone)
+
+
+def pay_out(client, login, user, contract, role):
+    """The user asks for the payable of ``role`` (sent through Stripe at once); returns the
+    payout and the payable's balance before."""
+    before = ledger.balance(f"payable:contract:{contract.id}:{role}")
+    assert before > 0
+    login(user)
+    assert client.post(f"/contracts/{contract.id}/payouts/{role}").status_code == 302
+    db.session.expire_all()
+    payout = db.session.scalars(sa.select(Payout).order_by(Payout.id.desc())).first()
+    return payout, before
+
+
+@pytest.mark.parametrize("second", ["the next milestone's", "the agency's after the payee's"])
+def test_the_second_stripe_payout_of_a_contract_is_sent_too(
+    app, client, login, people, card_policy, award, stripe_fake, second
+):
+    fake = stripe_fake
+    if second == "the next milestone's":
+        contract = award([AMOUNT, AMOUNT])
+        first, then = sorted(contract.milestones, key=lambda m: m.position)
+        paid_and_accepted(client, login, people, first, fake, people.solver)
+        connect_stripe(client, login, people.solver, fake)
+        steps = [(people.solver, "payee", first), (people.solver, "payee", then)]
+    else:
+        contract = award([AMOUNT], brokerage_bps=1000)
+        (milestone,) = contract.milestones
+        paid_and_accepted(client, login, people, milestone, fake, people.broker)
+        connect_stripe(client, login, people.professor, fake, people.institute)
+        connect_stripe(client, login, people.broker, fake, people.agency)
+        steps = [(people.professor, "payee", None), (people.broker, "agency", None)]
+
+    sent = []
+    for user, role, milestone in steps:
+        if milestone is not None and milestone is not first:
+            paid_and_accepted(client, login, people, milestone, fake, people.solver)
+        payout, amount = pay_out(client, login, user, contract, role)
+        sent.append((payout.id, amount))
+        assert str(payout.status) == "sent", payout.failure_reason
+        assert ledger.balance(f"payable:contract:{contract.id}:{role}") == 0
+        assert texts(client.get("/earnings"), "balance") == ["¥0.00"]
+
+    assert [(t["metadata"]["payout_id"], t["amount"]) for t in fake.transfers] == [
+        (str(payout_id), amount) for payout_id, amount in sent
+    ]
+    assert fake.count("POST", "/v1/transfers") == 2
+    assert [keyed_entries(f"payout:{payout_id}") for payout_id, _ in sent] == [1, 1]
+    assert_ledger_check_passes(app)
 
 
 @pytest.mark.postgresql
-@pytest.mark.parametrize("retried_by", ["the abandoned job's retry", "the sweep"])
-def test_a_payout_whose_worker_was_killed_mid_transfer_is_sent_once(
+@pytest.mark.parametrize("retried_by", ["RQ", "the sweep"])
+def test_a_payout_whose_work_horse_was_killed_after_stripe_made_the_transfer_is_sent_once(
     app, client, login, people, contract, stripe_fake, redis_queue, workers, retried_by
 ):
     fake = stripe_fake
     account = released_and_connected(client, login, people, contract, fake)
-    fake.fail("/v1/transfers", "delay", method="POST", seconds=60)
+    fake.fail("/v1/transfers", "delay", method="POST", seconds=120)
     login(people.solver)
     assert client.post(f"/contracts/{contract.id}/payouts/payee").status_code == 302
     (job,) = jobs_of(redis_queue, "crowdsource.payments.jobs:send_stripe_payout")
 
     worker = workers.start()
-    fake.wait_for("POST", "/v1/transfers")  # Stripe made the Transfer; its answer is held back
-    workers.kill(worker)
+    # Stripe made the Transfer and holds its answer; the job dies before it hears it.
+    wait_until(lambda: fake.effect_count("POST", "/v1/transfers") == 1, what="the Transfer")
+    workers.kill_horse(worker)
+    workers.finish(worker)  # the worker saw its horse die: RQ schedules the job's retry
     fake.recover()
     payout = the(Payout)
     assert str(payout.status) == "processing" and entries("payout") == 0
-    assert job.id in redis_queue.started_job_registry.get_job_ids()
+    job.refresh()
+    assert job.get_status() == "scheduled" and job.retries_left == len(RETRY_INTERVALS) - 1
 
     if retried_by == "the sweep":
-        assert sweep_due(utcnow() + dt.timedelta(minutes=11))["stripe_payouts"] == 1
-    else:
-        # RQ finds the job abandoned once its heartbeat expired, and schedules its retry.
-        redis_queue.started_job_registry.cleanup(timestamp=time.time() + 3600)
-        job.refresh()
-        assert job.get_status() == "scheduled" and job.retries_left == len(RETRY_INTERVALS) - 1
-        redis_queue.scheduled_job_registry.requeue(job.id)  # the retry interval has passed
+        # Long after the last attempt (read from the row: the worker's clock is not ours).
+        later = payout.last_attempt_at + dt.timedelta(minutes=card.RETRY_STALE_MINUTES + 1)
+        assert sweep_due(later)["stripe_payouts"] == 1
+        workers.finish(workers.start())
+        assert str(the(Payout).status) == "sent"
+    # RQ's retry, once its interval has passed (after the sweep's job: it finds it sent).
+    redis_queue.scheduled_job_registry.requeue(job.id)
     workers.finish(workers.start())
 
     assert fake.count("POST", "/v1/transfers") == 1
@@ -595,9 +495,12 @@ def test_a_payout_whose_worker_was_killed_mid_transfer_is_sent_once(
     assert transfer["destination"] == account.account_id
     payout = the(Payout)
     assert str(payout.status) == "sent" and payout.stripe_transfer_id == transfer["id"]
-    assert entries("payout") == 1
+    assert keyed_entries(f"payout:{payout.id}") == 1 and entries("payout") == 1
     assert ledger.balance(f"payable:contract:{contract.id}:payee") == 0
     assert ledger.balance("clearing:stripe") == -DUE + PAYEE_SHARE
+    assert redis_queue.failed_job_registry.count == 0
+    login(people.solver)
+    assert transfer["id"] in texts(client.get("/earnings"), "payout")[0]
     assert_ledger_check_passes(app)
 
 
@@ -819,6 +722,11 @@ def test_the_admin_sees_failed_jobs_unapplied_events_and_unsent_payouts_and_retr
     received(client, stripe.checkout_session_completed(fake.pay(session_id)[0]))
     received(client, stripe.account_updated(dict(fake.accounts[account.account_id], id="acct_x")))
     run_jobs(queue)
+    for _ in RETRY_INTERVALS:  # Stripe stays down through every retry, and RQ gives up
+        assert queue.failed_job_registry.count == 0
+        for job_id in queue.scheduled_job_registry.get_job_ids():
+            queue.scheduled_job_registry.requeue(job_id)
+        run_jobs(queue)
     assert queue.failed_job_registry.count == 1
 
     for outsider in (people.owner, people.solver, people.managers["shandong"]):
