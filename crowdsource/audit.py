@@ -2,8 +2,9 @@
 
 Every state-machine move made through :func:`crowdsource.lifecycle.transition` is recorded,
 and services record other steps (a payout requested, a transfer confirmed) with :func:`record`.
-The table is append-only in the database too: triggers refuse any UPDATE or DELETE (created
-with the table, and by the migration that added them, which keeps its own copy of the text).
+The table is append-only in the database too: triggers refuse any UPDATE or DELETE, and on
+PostgreSQL any TRUNCATE (created with the table, and by the migrations that added them, which
+keep their own copy of the text).
 """
 
 import datetime as dt
@@ -84,7 +85,15 @@ POSTGRESQL = [
     CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
     FOR EACH ROW EXECUTE FUNCTION audit_append_only()
     """,
+    # Row triggers do not fire on TRUNCATE: a statement trigger refuses it, even to the owner.
+    """
+    CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()
+    """,
 ]
+
+#: (table, trigger) refusing TRUNCATE: disabled and enabled again by the tests' cleanup only
+POSTGRESQL_NO_TRUNCATE = [("audit_events", "audit_events_no_truncate")]
 
 #: (name, statement): dropped and re-created by the tests' cleanup between tests
 SQLITE_APPEND_ONLY = [

@@ -118,27 +118,55 @@ def sweep(every):
         time.sleep(every)
 
 
+@click.command("db-grant")
+@click.argument("role")
+def db_grant(role):
+    """Give ROLE, the role the app connects as, exactly its rights: read and write rows, use
+    sequences; no ALTER, DROP, TRUNCATE or disabling triggers. Run as the owner after
+    `flask db upgrade` (PostgreSQL; idempotent)."""
+    import sqlalchemy as sa
+
+    from crowdsource.db import db
+    from crowdsource.db_roles import UnsafeRole, grant_app_role
+
+    if db.engine.dialect.name != "postgresql":
+        _fail("Roles are a PostgreSQL matter: DATABASE_URL is not a PostgreSQL database.")
+    try:
+        with db.engine.begin() as connection:
+            schema = grant_app_role(connection, role)
+            owner = connection.scalar(sa.text("SELECT current_user"))
+    except UnsafeRole as error:
+        _fail(error)
+    click.echo(
+        f"{role} may read and write the rows of every table of schema {schema} and use its "
+        f"sequences, now and those {owner} creates later; nothing else."
+    )
+
+
 ledger_cli = AppGroup("ledger", help="The double-entry ledger.")
 
 
 @ledger_cli.command("check")
 def ledger_check():
-    """Verify every invariant of the ledger and of escrow; exit non-zero on any violation."""
-    from crowdsource.payments import escrow, ledger
+    """Verify every invariant of the ledger and of escrow, and reconcile every entry with its
+    business event (and every event with its entry); exit non-zero on any violation."""
+    from crowdsource.payments import reconcile
 
-    problems = ledger.check() + escrow.check()
+    problems = reconcile.everything()
     for problem in problems:
         click.echo(f"VIOLATION: {problem}", err=True)
     if problems:
         raise click.exceptions.Exit(1)
     click.echo(
         "Ledger check passed: every entry balances, balances match their postings, "
-        "no forbidden negative balance, escrow matches every milestone."
+        "no forbidden negative balance, escrow matches every milestone, every entry matches "
+        "its business event."
     )
 
 
 def register_commands(app):
     app.cli.add_command(sweep)
+    app.cli.add_command(db_grant)
     app.cli.add_command(ledger_cli)
     app.cli.add_command(centers_cli)
     app.cli.add_command(users_cli)

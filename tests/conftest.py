@@ -5,6 +5,11 @@ Every test that uses ``app`` runs once per database backend. PostgreSQL is the s
 ``TEST_DATABASE_URL`` (default: the local one); each run creates its own database there and
 drops it at the end. When the server does not answer the PostgreSQL runs are skipped, unless
 ``REQUIRE_SERVICES=1``, which makes that a failure.
+
+On PostgreSQL each run also creates two roles of its own, as production has them: the owner of
+its databases, which creates the tables (``make_database_url`` gives the owner's URL), and the
+app's role, granted only what ``flask db-grant`` grants, which the ``app`` fixture (and so every
+RQ worker it starts) connects as. The cleanup between tests runs as the owner.
 """
 
 import contextvars
@@ -21,34 +26,72 @@ from itsdangerous import URLSafeTimedSerializer
 from crowdsource import create_app
 from crowdsource.accounts import centers as center_services
 from crowdsource.accounts import orgs, services
+from crowdsource.audit import POSTGRESQL_NO_TRUNCATE as AUDIT_NO_TRUNCATE
 from crowdsource.audit import SQLITE_APPEND_ONLY as AUDIT_APPEND_ONLY
 from crowdsource.db import db as _db
 from crowdsource.db import transaction, utcnow
+from crowdsource.db_roles import grant_app_role
+from crowdsource.payments.ddl import POSTGRESQL_NO_TRUNCATE as LEDGER_NO_TRUNCATE
 from crowdsource.payments.ddl import SQLITE_APPEND_ONLY as LEDGER_APPEND_ONLY
 from tests.helpers import PASSWORD, unavailable
+
+#: the one clock of the suite (TEST_NOW, the ``clock`` fixture); rq worker processes (workers)
+pytest_plugins = ["tests.clock", "tests.workers"]
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 #: SQLite triggers that make tables append-only (lifted while the tests clean up)
 SQLITE_APPEND_ONLY = LEDGER_APPEND_ONLY + AUDIT_APPEND_ONLY
+#: PostgreSQL triggers that refuse TRUNCATE (lifted, by the owner, while the tests clean up)
+PG_NO_TRUNCATE = LEDGER_NO_TRUNCATE + AUDIT_NO_TRUNCATE
+
+#: this run's roles: the server is shared by parallel runs and xdist workers (one process each)
+RUN = uuid.uuid4().hex[:12]
+OWNER_ROLE, APP_ROLE = f"cs_owner_{RUN}", f"cs_app_{RUN}"
+#: passwords, in case the server asks for them (trust authentication does not)
+PASSWORDS = {OWNER_ROLE: secrets.token_hex(16), APP_ROLE: secrets.token_hex(16)}
+#: the owner's URL of each database, by the app's URL of it; engines as the owner, by URL
+_OWNER_URLS = {}
+_OWNER_ENGINES = {}
 
 
 def _admin_url():
     return sa.engine.make_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_PG_URL))
 
 
+def _as_role(url, role):
+    url = sa.engine.make_url(url).set(username=role, password=PASSWORDS[role])
+    return url.render_as_string(hide_password=False)
+
+
+def _create_roles(connection):
+    for role in (OWNER_ROLE, APP_ROLE):
+        exists = connection.scalar(
+            sa.text("SELECT 1 FROM pg_roles WHERE rolname = :role"), {"role": role}
+        )
+        if not exists:
+            connection.execute(
+                sa.text(
+                    f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE '
+                    f"PASSWORD '{PASSWORDS[role]}'"
+                )
+            )
+
+
 def create_pg_database():
-    """Create a fresh PostgreSQL database; returns its URL (string) or skips."""
+    """Create a fresh PostgreSQL database owned by this run's owner role; returns the owner's
+    URL of it (string) or skips."""
     admin_url = _admin_url()
     engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     name = f"cs_test_{uuid.uuid4().hex[:12]}"
     try:
         with engine.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            _create_roles(connection)
+            connection.execute(sa.text(f'CREATE DATABASE "{name}" OWNER "{OWNER_ROLE}"'))
     except sa.exc.OperationalError as error:
         unavailable(f"PostgreSQL at {admin_url.render_as_string()} does not answer: {error}")
     finally:
         engine.dispose()
-    return admin_url.set(database=name).render_as_string(hide_password=False)
+    return _as_role(admin_url.set(database=name), OWNER_ROLE)
 
 
 def drop_pg_database(url):
@@ -58,6 +101,47 @@ def drop_pg_database(url):
     with engine.connect() as connection:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
+
+
+def drop_pg_roles():
+    """Drop this run's roles (after its databases, where their rights were)."""
+    engine = sa.create_engine(_admin_url(), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        for role in (APP_ROLE, OWNER_ROLE):
+            connection.execute(sa.text(f'DROP ROLE IF EXISTS "{role}"'))
+    engine.dispose()
+
+
+def owner_engine(app):
+    """An engine connected as the owner of the app's database (an app that connects as the
+    owner, like the concurrency tests' app, gets its own URL's)."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    url = _OWNER_URLS.get(url, url)
+    if url not in _OWNER_ENGINES:
+        _OWNER_ENGINES[url] = sa.create_engine(url)
+    return _OWNER_ENGINES[url]
+
+
+def app_database_url(owner_url):
+    """The URL the app connects with to the database of ``owner_url``: on PostgreSQL as this
+    run's app role (see :func:`create_schema`), on SQLite the same."""
+    if sa.engine.make_url(owner_url).get_backend_name() != "postgresql":
+        return owner_url
+    url = _as_role(owner_url, APP_ROLE)
+    _OWNER_URLS[url] = owner_url
+    return url
+
+
+def create_schema(app):
+    """Create the tables of the app's database as its owner, as ``flask db upgrade`` does in
+    production, then grant the app's role its rights as ``flask db-grant`` does."""
+    with app.app_context():
+        if _db.engine.dialect.name != "postgresql":
+            _db.create_all()
+            return
+    with owner_engine(app).begin() as connection:
+        _db.metadata.create_all(connection)
+        grant_app_role(connection, APP_ROLE)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -86,8 +170,13 @@ def make_database_url(tmp_path_factory):
         return url
 
     yield make
+    for engine in _OWNER_ENGINES.values():
+        engine.dispose()
+    _OWNER_ENGINES.clear()
     for url in created:
         drop_pg_database(url)
+    if created:
+        drop_pg_roles()
 
 
 def app_config(database_url, **overrides):
@@ -117,9 +206,8 @@ def backend(request):
 
 @pytest.fixture(scope="session")
 def app(backend, make_database_url):
-    app = create_app(app_config(make_database_url(backend)))
-    with app.app_context():
-        _db.create_all()
+    app = create_app(app_config(app_database_url(make_database_url(backend))))
+    create_schema(app)
     yield app
     with app.app_context():
         _db.engine.dispose()
@@ -130,19 +218,30 @@ def clear_database(app):
     with app.app_context():
         _db.session.remove()
         tables = list(reversed(_db.metadata.sorted_tables))
+        if _db.engine.dialect.name == "postgresql":
+            _truncate_as_owner(app, tables)
+            return
         with _db.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                names = ", ".join(f'"{table.name}"' for table in tables)
-                connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            else:
-                # The ledger's and the audit trail's rows are append-only even on SQLite: lift
-                # that for the cleanup.
-                for name, _ in SQLITE_APPEND_ONLY:
-                    connection.execute(sa.text(f"DROP TRIGGER IF EXISTS {name}"))
-                for table in tables:
-                    connection.execute(table.delete())
-                for _, statement in SQLITE_APPEND_ONLY:
-                    connection.execute(sa.text(statement))
+            # The ledger's and the audit trail's rows are append-only even on SQLite: lift
+            # that for the cleanup.
+            for name, _ in SQLITE_APPEND_ONLY:
+                connection.execute(sa.text(f"DROP TRIGGER IF EXISTS {name}"))
+            for table in tables:
+                connection.execute(table.delete())
+            for _, statement in SQLITE_APPEND_ONLY:
+                connection.execute(sa.text(statement))
+
+
+def _truncate_as_owner(app, tables):
+    """TRUNCATE every table as the owner (the app's role may not), with the triggers that
+    refuse it disabled inside the same transaction: no other connection ever sees them off."""
+    names = ", ".join(f'"{table.name}"' for table in tables)
+    with owner_engine(app).begin() as connection:
+        for table, trigger in PG_NO_TRUNCATE:
+            connection.execute(sa.text(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}"))
+        connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        for table, trigger in PG_NO_TRUNCATE:
+            connection.execute(sa.text(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}"))
 
 
 @pytest.fixture

@@ -3,7 +3,10 @@
 Both databases: a posting, once inserted, adds its amount to its account's cached balance (so
 the balance CHECK refuses any posting that would drive a non-clearing account negative, however
 the posting got there), and entries and postings can be neither updated nor deleted.
-PostgreSQL also refuses, at commit, an entry whose postings do not sum to zero per currency or
+PostgreSQL also refuses TRUNCATE of either table (row triggers do not fire on TRUNCATE, so a
+statement trigger does; the app's role has no TRUNCATE right either, see
+:mod:`crowdsource.db_roles`, and this stops the owner too unless it first disables the trigger),
+and refuses, at commit, an entry whose postings do not sum to zero per currency or
 that has fewer than two postings (deferred constraint triggers).
 
 The statements are created with the tables (``db.create_all``) and by the migration that adds
@@ -42,6 +45,14 @@ POSTGRESQL = [
     FOR EACH ROW EXECUTE FUNCTION ledger_append_only()
     """,
     """
+    CREATE TRIGGER postings_no_truncate BEFORE TRUNCATE ON postings
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only()
+    """,
+    """
+    CREATE TRIGGER journal_entries_no_truncate BEFORE TRUNCATE ON journal_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only()
+    """,
+    """
     CREATE FUNCTION ledger_entry_balanced() RETURNS trigger AS $$
     DECLARE
         -- the column holding the entry's id is the trigger's argument: entry_id or id
@@ -69,6 +80,12 @@ POSTGRESQL = [
     CREATE CONSTRAINT TRIGGER journal_entries_balanced AFTER INSERT ON journal_entries
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ledger_entry_balanced('id')
     """,
+]
+
+#: (table, trigger) refusing TRUNCATE: disabled and enabled again by the tests' cleanup only
+POSTGRESQL_NO_TRUNCATE = [
+    ("postings", "postings_no_truncate"),
+    ("journal_entries", "journal_entries_no_truncate"),
 ]
 
 SQLITE_APPLY = [
