@@ -1,6 +1,17 @@
-"""Sending mail through Flask-Mailman; written to the log until SMTP is configured."""
+"""Sending mail through Flask-Mailman; written to the log until SMTP is configured.
 
+Mail jobs send each message at most once per row that records it (``emailed_at``), and always
+with the same Message-ID (:func:`message_id`). SMTP has no idempotency key: when a worker dies
+after the server accepted a message but before our database recorded it, the retry sends it
+again. What makes that one message for the reader is the Message-ID, by which mailbox providers
+collapse copies. So "exactly once" here is at-least-once delivery plus the receiver's
+de-duplication by Message-ID, not a guarantee SMTP itself gives.
+"""
+
+import hashlib
+import hmac
 import logging
+from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, url_for
 from flask_mailman import EmailMessage
@@ -18,13 +29,38 @@ class LogEmailBackend(BaseEmailBackend):
         return len(email_messages)
 
 
-def send_mail(to, subject, body):
-    """Send a plain-text message to one address."""
+#: seconds between RQ's retries of a mail job that failed or whose worker died (the mail
+#: server may be down for a while; after the last one the job waits in the failed registry)
+RETRY_INTERVALS = [10, 30, 120, 600, 1800]
+
+
+def message_id(kind, object_id):
+    """The Message-ID of the mail about the row ``object_id`` of ``kind`` (e.g. "notification").
+
+    Deterministic, so that every attempt at the same message carries the same ID: a copy sent
+    again after a lost acknowledgement is recognised by the receiver as the same message. The
+    token is keyed by SECRET_KEY so that nobody can forge the ID of our messages; the host is
+    that of PUBLIC_URL, as RFC 5322 asks for a domain the sender controls.
+    """
+    row = f"{kind}-{object_id}"
+    key = current_app.config["SECRET_KEY"].encode()
+    token = hmac.new(key, row.encode(), hashlib.sha256).hexdigest()[:20]
+    host = urlsplit(current_app.config["PUBLIC_URL"]).hostname or "localhost"
+    return f"<{row}.{token}@{host}>"
+
+
+def send_mail(to, subject, body, message_id=None):
+    """Send a plain-text message to one address, with the Message-ID given (else a new one).
+
+    Raises the backend's error (e.g. smtplib.SMTPException, OSError) when the message was not
+    accepted, so that the job fails and is retried.
+    """
     message = EmailMessage(
         subject=subject,
         body=body,
         from_email=current_app.config["MAIL_DEFAULT_SENDER"],
         to=[to],
+        headers={"Message-ID": message_id} if message_id else None,
     )
     message.send()
 

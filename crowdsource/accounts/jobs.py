@@ -1,18 +1,58 @@
-"""Background jobs of the accounts package: they take ids and are safe to run again."""
+"""Background jobs of the accounts package: they take ids and are safe to run again.
 
+The invitation mail is sent once per invitation: the job records ``emailed_at`` after the mail
+server accepted it and sends nothing when it finds it set. SMTP has no idempotency key, so a
+worker killed between the server's acceptance and that record makes the retry send it again —
+with the same Message-ID (derived from the invitation's id), which mailbox providers show once
+(see crowdsource/mail.py). The mail server is called between transactions, not under a lock.
+"""
+
+import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from crowdsource import mail
 from crowdsource.accounts.models import Invitation, InvitationStatus
-from crowdsource.db import db
+from crowdsource.db import db, transaction, utcnow
 from crowdsource.mail import external_url, send_mail
+from crowdsource.queue import enqueue
 
 
 def send_invitation_email(invitation_id):
-    """Tell the invitee, in their language, that an organization invites them."""
-    invitation = db.session.get(Invitation, invitation_id)
-    if invitation is None or invitation.status != InvitationStatus.PENDING:
+    """Tell the invitee, in their language, that an organization invites them (once)."""
+    with transaction():
+        outgoing = _compose(invitation_id)
+    if outgoing is None:
         return
+    to, subject, body, message_id = outgoing
+    send_mail(to, subject, body, message_id=message_id)
+    with transaction():
+        # Conditional, so that a second attempt that ran alongside keeps the first record.
+        db.session.execute(
+            sa.update(Invitation)
+            .where(Invitation.id == invitation_id, Invitation.emailed_at.is_(None))
+            .values(emailed_at=utcnow(), email_message_id=message_id)
+        )
+
+
+def enqueue_invitation_email(invitation_id):
+    """Enqueue the invitation's mail job, retried by RQ when it fails or is killed."""
+    enqueue(
+        "crowdsource.accounts.jobs:send_invitation_email",
+        invitation_id,
+        retry_intervals=mail.RETRY_INTERVALS,
+    )
+
+
+def _compose(invitation_id):
+    """``(to, subject, body, message_id)`` of the invitation's mail, or None if none is due."""
+    invitation = db.session.get(Invitation, invitation_id)
+    if (
+        invitation is None
+        or invitation.status != InvitationStatus.PENDING
+        or invitation.emailed_at is not None
+    ):
+        return None
     invitee = invitation.invitee
     with force_locale(str(invitee.locale)):
         subject = _("%(org)s invites you to Crowdsource", org=invitation.organization.name)
@@ -24,4 +64,5 @@ def send_invitation_email(invitation_id):
             role=invitation.role.label,
             url=external_url("accounts.my_invitations"),
         )
-    send_mail(invitee.email, subject, body)
+    message_id = invitation.email_message_id or mail.message_id("invitation", invitation.id)
+    return invitee.email, subject, body, message_id

@@ -304,6 +304,10 @@ class Invitation(db.Model):
     )
     created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
     responded_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+    #: the Message-ID its e-mail was sent with (every attempt computes the same one)
+    email_message_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    #: when the mail server accepted the invitation's e-mail; a retried job sends nothing then
+    emailed_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
 
     organization: orm.Mapped[Organization] = orm.relationship()
     invitee: orm.Mapped[User] = orm.relationship(foreign_keys=[invitee_id])

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from crowdsource.accounts import authz, credit_code
+from crowdsource.accounts.jobs import enqueue_invitation_email
 from crowdsource.accounts.models import (
     INVITATION_MOVES,
     Center,
@@ -24,7 +25,6 @@ from crowdsource.accounts.services import find_user_by_email
 from crowdsource.db import after_commit, db, utcnow
 from crowdsource.errors import Conflict, DomainError, NotAllowed
 from crowdsource.lifecycle import transition
-from crowdsource.queue import enqueue
 
 
 def _check_details(kind, ownership, code, center_id):
@@ -106,7 +106,7 @@ def invite_member(actor, organization, email, role=Role.MEMBER):
         raise Conflict(
             _l("%(name)s has already been invited.", name=invitee.display_name)
         ) from None
-    after_commit(enqueue, "crowdsource.accounts.jobs:send_invitation_email", invitation.id)
+    after_commit(enqueue_invitation_email, invitation.id)
     return invitation
 
 

@@ -1,23 +1,52 @@
-"""Jobs of the notifications package: e-mail a notification in its reader's language."""
+"""Jobs of the notifications package: e-mail a notification in its reader's language, once.
 
+The job is safe to run again (RQ retries it when it fails or its work horse is killed): a
+notification whose ``emailed_at`` is set is not sent again, and every attempt sends the same
+Message-ID. SMTP has no idempotency key, so one window stays open: if the worker dies after
+the mail server accepted the message but before ``emailed_at`` is committed, the retry sends
+it a second time — with the same Message-ID, by which mailbox providers show it once (see
+crowdsource/mail.py). The mail server is called between transactions, never under a row lock:
+a slow server must not hold up the reader marking their notifications read.
+"""
+
+import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from crowdsource import mail
 from crowdsource.accounts.models import User
-from crowdsource.db import db
+from crowdsource.db import db, transaction, utcnow
 from crowdsource.mail import external_url, send_mail
 from crowdsource.notifications import messages
 from crowdsource.notifications.models import Notification
 
 
 def send_notification_email(notification_id):
-    """Send the notification by mail, unless the reader has meanwhile turned e-mail off."""
-    notification = db.session.get(Notification, notification_id)
-    if notification is None:
+    """Send the notification by mail, unless it was sent already or the reader has meanwhile
+    turned e-mail off; then record that it was sent."""
+    with transaction():
+        outgoing = _compose(notification_id)
+    if outgoing is None:
         return
+    to, subject, body, message_id = outgoing
+    send_mail(to, subject, body, message_id=message_id)
+    with transaction():
+        # Conditional, so that a second attempt that ran alongside keeps the first record.
+        db.session.execute(
+            sa.update(Notification)
+            .where(Notification.id == notification_id, Notification.emailed_at.is_(None))
+            .values(emailed_at=utcnow(), email_message_id=message_id)
+        )
+
+
+def _compose(notification_id):
+    """``(to, subject, body, message_id)`` of the notification's mail, or None if none is due."""
+    notification = db.session.get(Notification, notification_id)
+    if notification is None or notification.emailed_at is not None:
+        return None
     user = db.session.get(User, notification.user_id)
     if not user.email_notifications:
-        return
+        return None
     with force_locale(str(user.locale)):
         subject = messages.subject(notification)
         lines = [subject, messages.detail(notification), ""]
@@ -33,4 +62,7 @@ def send_notification_email(notification_id):
                 url=external_url("accounts.edit_profile"),
             )
         )
-    send_mail(user.email, subject, "\n".join(line for line in lines if line is not None))
+    body = "\n".join(line for line in lines if line is not None)
+    # Rows from before Message-IDs were stored get the one notify() would have given them.
+    message_id = notification.email_message_id or mail.message_id("notification", notification.id)
+    return user.email, subject, body, message_id

@@ -57,3 +57,7 @@ class Notification(db.Model):
     link: orm.Mapped[str] = orm.mapped_column(sa.String(200))
     created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
     read_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+    #: the Message-ID every attempt to e-mail it carries (set when it is created for e-mail)
+    email_message_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    #: when the mail server accepted its e-mail; a retried job finding it set sends nothing
+    emailed_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)

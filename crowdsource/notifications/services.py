@@ -1,11 +1,13 @@
 """Notification services: notify people, mark notifications read.
 
 E-mail goes out for the important kinds, by a job after the commit, to users who have not
-turned e-mail off.
+turned e-mail off. RQ retries a mail job that failed or was killed; the job sends each
+notification once, always with the Message-ID stored here when the notification is created.
 """
 
 import sqlalchemy as sa
 
+from crowdsource import mail
 from crowdsource.db import after_commit, db, utcnow
 from crowdsource.notifications.models import Kind, Notification
 from crowdsource.queue import enqueue
@@ -41,9 +43,11 @@ EMAILED = {
 def notify(users, kind, link, about_task=None, **params):
     """Create a notification of ``kind`` about a task for each user (once per user).
 
-    ``params`` are the values its message shows (the task's title as ``task``, …).
+    ``params`` are the values its message shows (the task's title as ``task``, …). Those of the
+    e-mailed kinds get their Message-ID now and a mail job after the commit.
     """
     notifications = []
+    emailed = []
     seen = set()
     for user in users:
         if user is None or user.id in seen:
@@ -59,13 +63,21 @@ def notify(users, kind, link, about_task=None, **params):
         db.session.add(notification)
         notifications.append(notification)
         if kind in EMAILED and user.email_notifications:
+            emailed.append(notification)
             after_commit(_enqueue_mail, notification)
     db.session.flush()
+    for notification in emailed:
+        # Stored with the row, so every attempt of its job sends this same ID.
+        notification.email_message_id = mail.message_id("notification", notification.id)
     return notifications
 
 
 def _enqueue_mail(notification):
-    enqueue("crowdsource.notifications.jobs:send_notification_email", notification.id)
+    enqueue(
+        "crowdsource.notifications.jobs:send_notification_email",
+        notification.id,
+        retry_intervals=mail.RETRY_INTERVALS,
+    )
 
 
 def unread_count(user):
