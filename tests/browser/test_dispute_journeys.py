@@ -8,7 +8,7 @@ import datetime as dt
 from playwright.sync_api import expect
 
 from crowdsource.disputes.models import Dispute
-from crowdsource.payments import escrow, ledger
+from crowdsource.payments import ledger, reconcile
 from crowdsource.sweep import sweep_due
 from tests.browser.test_accounts_journeys import log_in
 from tests.disputes.conftest import case  # noqa: F401  (a delivered milestone of ¥10,100)
@@ -107,7 +107,7 @@ def test_a_dispute_ruled_60_40_is_final_after_the_appeal_window_with_the_split_i
     assert ledger.balance(f"payable:contract:{contract_id}:client") == 404_000
     assert ledger.balance("revenue:commission") == 30_000
     assert ledger.balance("revenue:client-fee") == 6_000
-    assert ledger.check() == [] and escrow.check() == []
+    assert reconcile.everything() == []
 
 
 def test_an_appeal_to_the_parent_center_replaces_the_ruling_before_money_moved(
@@ -144,4 +144,4 @@ def test_an_appeal_to_the_parent_center_replaces_the_ruling_before_money_moved(
     assert ledger.balance(f"escrow:milestone:{case.milestone.id}") == 0
     assert ledger.balance(f"payable:contract:{contract_id}:payee") == 850_000
     assert ledger.balance(f"payable:contract:{contract_id}:client") == 0
-    assert ledger.check() == [] and escrow.check() == []
+    assert reconcile.everything() == []

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from crowdsource.accounts import centers as center_services
 from crowdsource.bids import services as bid_services
 from crowdsource.db import transaction
-from crowdsource.payments import escrow, ledger
+from crowdsource.payments import ledger, reconcile
 from crowdsource.payments.models import Funding
 from crowdsource.tasks import services as task_services
 from tests.browser.test_accounts_journeys import log_in
@@ -112,4 +112,4 @@ def test_fund_confirm_deliver_accept_and_pay_out(
     screenshot(worker, "paid-out")
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count(Funding.id))) == 1
-    assert ledger.check() == [] and escrow.check() == []
+    assert reconcile.everything() == []

@@ -18,7 +18,7 @@ from crowdsource.bids import services as bid_services
 from crowdsource.contracts.models import Contract, Milestone, MilestoneStatus
 from crowdsource.db import db, transaction, utcnow
 from crowdsource.errors import Conflict
-from crowdsource.payments import escrow, ledger
+from crowdsource.payments import escrow, ledger, reconcile
 from crowdsource.payments import funding as fundings
 from crowdsource.payments.models import Funding, JournalEntry, LedgerAccount, Posting
 from crowdsource.tasks import services as tasks
@@ -58,8 +58,7 @@ def entries(kind, key):
 
 
 def assert_ledger_sound():
-    assert ledger.check() == []
-    assert escrow.check() == []
+    assert reconcile.everything() == []
 
 
 @pytest.fixture

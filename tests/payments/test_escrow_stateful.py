@@ -42,7 +42,7 @@ from crowdsource.bids import services as bids
 from crowdsource.contracts.models import Contract, Milestone
 from crowdsource.db import db, transaction, utcnow
 from crowdsource.errors import Conflict, DomainError, IllegalTransition, NotAllowed
-from crowdsource.payments import commission, escrow, ledger, payouts, policy
+from crowdsource.payments import commission, escrow, ledger, payouts, policy, reconcile
 from crowdsource.payments import funding as fundings
 from crowdsource.payments.escrow import AlreadyDone
 from crowdsource.payments.models import Funding, Payout
@@ -274,8 +274,13 @@ class EscrowMachine(RuleBasedStateMachine):
         self.stored = None
 
     def teardown(self):
-        db.session.remove()
-        self.context.pop()
+        # Every entry of the run matches its business event (checked once per run: the
+        # reconciliation reads the whole ledger, the invariant below runs after every step).
+        try:
+            assert reconcile.check() == []
+        finally:
+            db.session.remove()
+            self.context.pop()
 
     # --- setting up: people, organizations, the awarded contracts ---------------------------
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from crowdsource.accounts import centers as center_services
 from crowdsource.bids import services as bid_services
 from crowdsource.db import transaction, utcnow
-from crowdsource.payments import escrow, ledger, policy
+from crowdsource.payments import escrow, ledger, policy, reconcile
 from crowdsource.payments.models import Funding
 from crowdsource.sweep import sweep_due
 
@@ -83,7 +83,7 @@ def test_fund_release_payout_with_fees(
     assert ledger.balance("revenue:commission") == 25_000
     assert ledger.balance("revenue:client-fee") == 5_000
     assert ledger.balance(f"escrow:milestone:{first.id}") == 0
-    assert ledger.check() == [] and escrow.check() == []
+    assert reconcile.everything() == []
 
     # The second milestone is funded, delivered and released automatically 14 days later.
     with transaction():
@@ -113,7 +113,7 @@ def test_fund_release_payout_with_fees(
     )
     assert ledger.balance(f"payable:contract:{contract.id}:payee") == 0
     assert ledger.balance("clearing:bank") == -1_010_000 + 800_000
-    assert ledger.check() == [] and escrow.check() == []
+    assert reconcile.everything() == []
     assert client.get(f"/contracts/{contract.id}").status_code == 200
     assert client.get(f"/contracts/{contract.id}/statement.csv").status_code == 200
     login(professor)
