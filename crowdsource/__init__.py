@@ -38,6 +38,7 @@ def create_app(config=None):
         days=app.config["REMEMBER_COOKIE_DURATION_DAYS"]
     )
     register_extensions(app)
+    register_request_checks(app)
     register_blueprints(app)
     register_templating(app)
     register_security_headers(app)
@@ -78,6 +79,15 @@ def load_user(session_id):
     if user is None or user.session_version != int(version) or not user.active:
         return None
     return user
+
+
+def register_request_checks(app):
+    """Input no view can use is refused before any view or query sees it: ids too large for
+    their columns (404: the routes' ``int`` converter) and NUL characters (400)."""
+    from crowdsource.web import IdConverter, refuse_nul_characters
+
+    app.url_map.converters["int"] = IdConverter  # before the blueprints add their routes
+    app.before_request(refuse_nul_characters)
 
 
 def register_blueprints(app):

@@ -3,16 +3,29 @@
 One user action is one transaction, owned by the view or the job that calls the services.
 Side effects (enqueueing a job, sending mail) are registered with :func:`after_commit` and run
 only once the commit succeeded.
+
+On SQLite a transaction that writes takes the write lock when it begins (``BEGIN IMMEDIATE``):
+one that reads first and then asks for the lock cannot wait for it (another writer has changed
+what it read), so the busy timeout never applies and concurrent writers fail at once with
+"database is locked". The write transactions are every ``with transaction():`` block (the only
+way anything commits, whatever the request's method) and every transaction outside a request
+(jobs run by a worker, CLI commands). Reads in a request outside a block begin deferred (in WAL
+mode readers need no lock), and a block first ends the deferred transaction of the reads before
+it: the lock is held for the action only, not while a view loads, validates and renders, nor
+while it calls Stripe. What a service is about to change it reads again under the lock, as
+``lock()`` does on PostgreSQL.
 """
 
+import contextvars
 import datetime as dt
 import enum
 import logging
 import sqlite3
 from contextlib import contextmanager
 
+import flask_sqlalchemy
 import sqlalchemy as sa
-from flask_sqlalchemy import SQLAlchemy
+from flask import has_request_context
 from sqlalchemy import event, orm
 
 log = logging.getLogger(__name__)
@@ -30,6 +43,19 @@ class Base(orm.DeclarativeBase):
     """Base of every model; a stable naming convention keeps migrations portable."""
 
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+#: the last page a list serves; past it, pages are empty like any page past the end (the
+#: offset of page 10**20 does not fit the database's integers)
+MAX_PAGE = 100_000
+
+
+class SQLAlchemy(flask_sqlalchemy.SQLAlchemy):
+    def paginate(self, select, *, page=None, **kwargs):
+        """Flask-SQLAlchemy's paginate, with a page number typed into the address bounded."""
+        if page is not None:
+            page = min(page, MAX_PAGE)
+        return super().paginate(select, page=page, **kwargs)
 
 
 db = SQLAlchemy(model_class=Base)
@@ -110,26 +136,53 @@ def _configure_sqlite(dbapi_connection, connection_record):
         cursor.close()
 
 
+#: True inside a ``with transaction():`` block
+_in_transaction_block = contextvars.ContextVar("in_transaction_block", default=False)
+
+
+def _begins_writing():
+    """True when a transaction beginning now may write (see the module's docstring)."""
+    return _in_transaction_block.get() or not has_request_context()
+
+
 @event.listens_for(sa.engine.Engine, "begin")
 def _begin_sqlite(connection):
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _begins_writing() else "BEGIN")
+
+
+def _end_deferred_reads(session):
+    """End the deferred transaction that reads before the block began on SQLite, so that the
+    block's transaction begins IMMEDIATE. Nothing was written in it: only transaction()
+    commits, and this is its start."""
+    if _begins_writing() or not session.in_transaction():
+        return
+    if session.get_bind().dialect.name == "sqlite":
+        session.commit()
 
 
 @contextmanager
 def transaction():
     """Run the block as one database transaction: commit on success, roll back on error.
 
+    On SQLite it holds the write lock from its start (waiting for it up to the busy timeout).
     Callbacks registered with :func:`after_commit` run after the commit has returned, when
     the session can be used again (an inline job opens a transaction of its own).
     """
+    session = db.session
+    outermost = not _in_transaction_block.get()
+    if outermost:
+        _end_deferred_reads(session())
+    token = _in_transaction_block.set(True)
     try:
-        yield db.session
-        db.session.commit()
+        yield session
+        session.commit()
     except BaseException:
-        db.session.rollback()
+        session.rollback()
         raise
-    _run_committed_callbacks(db.session)
+    finally:
+        _in_transaction_block.reset(token)
+    _run_committed_callbacks(session)
 
 
 def lock(model, object_id):
@@ -170,6 +223,10 @@ def _run_committed_callbacks(session):
 
 @event.listens_for(orm.Session, "after_commit")
 def _mark_callbacks_committed(session):
+    # SQLAlchemy also fires after_commit when a savepoint is released; only the outermost
+    # commit makes the callbacks due (the transaction around the savepoint may still roll back).
+    if session.in_nested_transaction():
+        return
     pending = session.info.pop("pending_callbacks", [])
     session.info.setdefault("committed_callbacks", []).extend(pending)
     session.info.pop("rollback_callbacks", None)

@@ -127,8 +127,13 @@ def handle_http_exception(error):
 
 
 def handle_unexpected_error(error):
+    from crowdsource.db import db
+
     original = getattr(error, "original_exception", None) or error
     log.error("unhandled error on %s %s", request.method, request.path, exc_info=original)
+    # After a failed statement PostgreSQL refuses every query of the transaction, and the
+    # error page's navigation makes some.
+    db.session.rollback()
     return error_response(500)
 
 

@@ -57,7 +57,8 @@ class RegistrationForm(FlaskForm):
     locale = SelectField(_l("Preferred language"), choices=language_choices())
 
     def validate_email(self, field):
-        if find_user_by_email(field.data) is not None:
+        # Only a well-formed address is looked up: the rest has its message already.
+        if not field.errors and find_user_by_email(field.data) is not None:
             raise ValidationError(_l("An account with this email already exists."))
 
     def validate_password(self, field):

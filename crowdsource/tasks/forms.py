@@ -156,8 +156,17 @@ STATUS_FILTERS = {
 }
 
 
+#: what a filter says of a value that is none of its options (typed into the address)
+NOT_AN_OPTION = _l("This is not one of the options. Choose one from the list.")
+
+
 class TaskFilterForm(FlaskForm):
-    """The filters of the task list (a GET form: no CSRF token)."""
+    """The filters of the task list (a GET form: no CSRF token).
+
+    A value that is not valid is shown with its message at the field and left out of the
+    query (an unknown contract type or center id would make the database refuse it). Status
+    and sort fall back to their defaults instead: links kept from older versions use them.
+    """
 
     class Meta:
         csrf = False
@@ -167,8 +176,12 @@ class TaskFilterForm(FlaskForm):
         _l("Contract type"),
         [Optional()],
         choices=[SelectChoice("", _l("Any type")), *enum_choices(ContractType)],
+        invalid_choice_message=NOT_AN_OPTION,
     )
-    center_id = SelectField(_l("Center"), [Optional()], coerce=str, choices=[])
+    # The options are the stored centers, so a valid id fits the centers' INTEGER column.
+    center_id = SelectField(
+        _l("Center"), [Optional()], coerce=str, choices=[], invalid_choice_message=NOT_AN_OPTION
+    )
     budget_min = YuanField(_l("Budget from (yuan)"), [Optional()])
     budget_max = YuanField(_l("Budget up to (yuan)"), [Optional()])
     skill = StringField(_l("Skill or field"), [Optional(), max_length(40)])
@@ -177,14 +190,26 @@ class TaskFilterForm(FlaskForm):
         [Optional()],
         choices=[SelectChoice(k, v) for k, v in STATUS_FILTERS.items()],
         default="open",
+        validate_choice=False,
     )
     sort = SelectField(
         _l("Sort"),
         [Optional()],
         choices=[SelectChoice(k, v) for k, v in SORTS.items()],
         default="newest",
+        validate_choice=False,
     )
     page = IntegerField(default=1, validators=[Optional(), NumberRange(min=1, max=10000)])
+
+    def value(self, name):
+        """The value of filter ``name`` after validation; None when empty or not valid."""
+        field = self[name]
+        return None if field.errors else field.data
+
+    @property
+    def refused(self):
+        """True when a filter shown on the page has a value that is not valid."""
+        return any(name != "page" for name in self.errors)
 
     def statuses(self):
         """The states to list; None for all. Anything unknown means the default, open."""

@@ -24,25 +24,27 @@ ORDER = {
 
 
 def filtered_tasks(user, form):
-    """The select of the tasks the user may see that match the filter form."""
+    """The select of the tasks the user may see that match the filter form (validated: a
+    filter whose value is not valid is left out)."""
     query = sa.select(Task).where(access.visible_condition(user))
     statuses = form.statuses()
     if statuses:
         query = query.where(Task.status.in_(statuses))
-    if form.contract_type.data:
-        query = query.where(Task.contract_type == form.contract_type.data)
-    if form.center_id.data and form.center_id.data.isdigit():
-        center = db.session.get(Center, int(form.center_id.data))
+    if form.value("contract_type"):
+        query = query.where(Task.contract_type == form.value("contract_type"))
+    if form.value("center_id"):
+        center = db.session.get(Center, int(form.value("center_id")))
         if center is not None:
             query = query.where(Task.center_id.in_(centers.subtree_query(center)))
     if form.budget_min.fen:
         query = query.where(Task.budget_max_fen >= form.budget_min.fen)
     if form.budget_max.fen:
         query = query.where(Task.budget_min_fen <= form.budget_max.fen)
-    if form.skill.data and form.skill.data.strip():
-        tagged = sa.select(TaskTag.task_id).where(TaskTag.tag == form.skill.data.strip().lower())
+    skill = (form.value("skill") or "").strip().lower()
+    if skill:
+        tagged = sa.select(TaskTag.task_id).where(TaskTag.tag == skill)
         query = query.where(Task.id.in_(tagged))
-    matching = search.matching(Task.id, form.q.data)
+    matching = search.matching(Task.id, form.value("q"))
     if matching is not None:
         query = query.where(matching)
     return query.order_by(*ORDER.get(form.sort.data, ORDER["newest"]))

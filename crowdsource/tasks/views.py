@@ -28,7 +28,7 @@ from crowdsource.tasks.forms import (
 )
 from crowdsource.tasks.models import BidMode, Task, TaskInvitation, TaskRevision, TaskStatus
 from crowdsource.text import split_tags
-from crowdsource.web import ConfirmForm, form_page, get_or_404
+from crowdsource.web import INVALID_FORM_STATUS, ConfirmForm, form_page, get_or_404
 
 #: task form fields shown but not changeable once the task is published
 FIXED_WHEN_OPEN = (
@@ -55,14 +55,16 @@ def task_list():
     form = TaskFilterForm(request.args)
     form.center_id.choices = center_choices(_("All centers"))
     form.validate()
-    page = form.page.data if not form.page.errors and form.page.data else 1
+    page = form.value("page") or 1
     pagination = listing.page_of(listing.filtered_tasks(current_user, form), page)
-    return render_template(
+    html = render_template(
         "tasks/list.html",
         form=form,
         pagination=pagination,
         bid_counts=listing.bid_counts(pagination.items),
     )
+    # The list without the refused filters, and their messages at the fields.
+    return html, (INVALID_FORM_STATUS if form.refused else 200)
 
 
 @bp.get("/tasks/mine")
