@@ -185,16 +185,24 @@ def transaction():
     _run_committed_callbacks(session)
 
 
-def lock(model, object_id):
+def lock(model, object_id, skip_locked=False):
     """The row of ``model`` with id ``object_id`` as stored now, locked for the rest of the
     transaction (``SELECT … FOR UPDATE``; on SQLite the write transaction already excludes
-    other writers), or None if there is none."""
+    other writers), or None if there is none — or, with ``skip_locked``, if another
+    transaction holds it (a sweep leaves it to that one)."""
     return db.session.scalars(
         sa.select(model)
         .where(model.id == object_id)
-        .with_for_update()
+        .with_for_update(skip_locked=skip_locked)
         .execution_options(populate_existing=True)
     ).one_or_none()
+
+
+def relock(obj):
+    """``obj`` read again as stored now and locked for the rest of the transaction (as
+    :func:`lock`); returns it."""
+    db.session.refresh(obj, with_for_update=True)
+    return obj
 
 
 def after_commit(callback, *args, **kwargs):

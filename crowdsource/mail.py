@@ -13,9 +13,12 @@ import hmac
 import logging
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import current_app, has_request_context, url_for
 from flask_mailman import EmailMessage
 from flask_mailman.backends.base import BaseEmailBackend
+
+from crowdsource.db import db, transaction, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -71,3 +74,23 @@ def external_url(endpoint, **values):
         return url_for(endpoint, _external=True, **values)
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
         return url_for(endpoint, _external=True, **values)
+
+
+def send_once(model, row_id, compose):
+    """The mail job of a row of ``model`` that records its e-mail (``emailed_at``,
+    ``email_message_id``): ``compose(row_id)`` gives ``(to, subject, body, message_id)``, or
+    None when no mail is due (sent already, no longer wanted). The mail server is called between
+    transactions, never under a row lock, and the send is recorded after it accepted."""
+    with transaction():
+        outgoing = compose(row_id)
+    if outgoing is None:
+        return
+    to, subject, body, message_id = outgoing
+    send_mail(to, subject, body, message_id=message_id)
+    with transaction():
+        # Conditional, so that a second attempt that ran alongside keeps the first record.
+        db.session.execute(
+            sa.update(model)
+            .where(model.id == row_id, model.emailed_at.is_(None))
+            .values(emailed_at=utcnow(), email_message_id=message_id)
+        )

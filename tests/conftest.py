@@ -33,7 +33,7 @@ from crowdsource.db import transaction, utcnow
 from crowdsource.db_roles import grant_app_role
 from crowdsource.payments.ddl import POSTGRESQL_NO_TRUNCATE as LEDGER_NO_TRUNCATE
 from crowdsource.payments.ddl import SQLITE_APPEND_ONLY as LEDGER_APPEND_ONLY
-from tests.helpers import PASSWORD, unavailable
+from tests.helpers import PASSWORD, task_details, unavailable
 
 #: the one clock of the suite (TEST_NOW, the ``clock`` fixture); rq worker processes (workers)
 pytest_plugins = ["tests.clock", "tests.workers"]
@@ -377,29 +377,14 @@ def make_org(db, centers):
 def make_task(db, centers):
     """``make_task(owner, organization, **overrides)``: a published (open) task by default;
     ``publish=False`` keeps it a draft."""
-    import datetime as dt
 
     from crowdsource.tasks import services as task_services
 
     def make(owner, organization, publish=True, **overrides):
-        values = dict(
-            title="Machine-vision inspection of PCB solder joints",
-            summary="Detect solder defects on our SMT line.",
-            description="We need a **vision system** that finds solder defects.",
-            contract_type="development",
-            fields=["智能制造"],
-            skills=["machine vision"],
-            budget_min_fen=5_000_000,
-            budget_max_fen=8_000_000,
-            bid_deadline=utcnow() + dt.timedelta(days=10),
-            delivery_date=(utcnow() + dt.timedelta(days=60)).date(),
-            center_id=organization.center_id,
-        )
-        values.update(overrides)
+        overrides.setdefault("center_id", organization.center_id)
+        details = task_details(**overrides)
         with transaction():
-            task = task_services.create_task(
-                owner, organization, task_services.TaskDetails(**values)
-            )
+            task = task_services.create_task(owner, organization, details)
             if publish:
                 task_services.publish_task(owner, task)
         return task

@@ -23,7 +23,6 @@ import email
 import email.policy
 import socket
 import threading
-import time
 
 from aiosmtpd.controller import Controller
 
@@ -42,7 +41,7 @@ class FakeSMTP:
     def __init__(self):
         self.port = None
         self._messages = []  # email.message.EmailMessage, in the order accepted
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()  # notified at each message accepted
         self._hold_point = None
         self._refuse = False
         self._held = threading.Event()  # a sender is being held
@@ -107,6 +106,7 @@ class FakeSMTP:
         message = email.message_from_bytes(raw, policy=email.policy.default)
         with self._lock:
             self._messages.append(message)
+            self._lock.notify_all()
 
     @property
     def messages(self):
@@ -123,13 +123,12 @@ class FakeSMTP:
 
     def wait_for_messages(self, count, timeout=60):
         """Wait until at least ``count`` messages were accepted; returns them all."""
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count:
-            assert time.monotonic() < deadline, (
-                f"{len(self.messages)} message(s) accepted after {timeout} s, expected {count}"
+        with self._lock:
+            arrived = self._lock.wait_for(lambda: len(self._messages) >= count, timeout)
+            assert arrived, (
+                f"{len(self._messages)} message(s) accepted after {timeout} s, expected {count}"
             )
-            time.sleep(0.05)
-        return self.messages
+            return list(self._messages)
 
 
 def subject_of(message):

@@ -1,17 +1,55 @@
 """Helpers shared by tests (fixtures live in conftest.py)."""
 
+import datetime as dt
 import html
 import os
 import re
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
 
-from crowdsource.db import db, transaction
+from crowdsource.db import db, transaction, utcnow
+from crowdsource.tasks import services as task_services
 
 #: the password of every user made by the ``make_user`` builder
 PASSWORD = "correct horse battery"
+#: how long a condition may take on a loaded machine (a worker's horse builds an app: seconds)
+PATIENCE = 60
+
+
+def wait_until(condition, timeout=PATIENCE, what="the condition", interval=0.05):
+    """Poll ``condition`` until it returns something true; returns that, or fails after
+    ``timeout`` seconds. For conditions nobody can signal (another process, the database):
+    what a thread of this process can signal, wait for with a threading.Condition."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout} s")
+        time.sleep(interval)
+
+
+def task_details(center_id, **changes):
+    """The details of a typical task of the center ``center_id``, with ``changes``."""
+    values = dict(
+        title="Machine-vision inspection of PCB solder joints",
+        summary="Detect solder defects on our SMT line.",
+        description="We need a **vision system** that finds solder defects.",
+        contract_type="development",
+        fields=["智能制造"],
+        skills=["machine vision"],
+        budget_min_fen=5_000_000,
+        budget_max_fen=8_000_000,
+        bid_deadline=utcnow() + dt.timedelta(days=10),
+        delivery_date=(utcnow() + dt.timedelta(days=60)).date(),
+        center_id=center_id,
+    )
+    values.update(changes)
+    return task_services.TaskDetails(**values)
 
 
 def services_required():

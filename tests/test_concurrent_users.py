@@ -32,7 +32,7 @@ from crowdsource.payments import funding as fundings
 from crowdsource.tasks import services as task_services
 from crowdsource.tasks.models import Question
 from tests.conftest import app_config
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, task_details
 
 ENTERPRISES = 9  # each accepts the delivered milestone of its own contract
 SOLVERS = 40  # each asks a question on the open task and bids on it
@@ -69,31 +69,13 @@ def server(embedded_app):
     thread.join(timeout=WAIT)
 
 
-def _task_details(center, **changes):
-    values = dict(
-        title="Machine-vision inspection of PCB solder joints",
-        summary="Detect solder defects on our SMT line.",
-        description="We need a **vision system** that finds solder defects.",
-        contract_type="development",
-        fields=["智能制造"],
-        skills=["machine vision"],
-        budget_min_fen=5_000_000,
-        budget_max_fen=8_000_000,
-        bid_deadline=utcnow() + dt.timedelta(days=10),
-        delivery_date=(utcnow() + dt.timedelta(days=60)).date(),
-        center_id=center.id,
-    )
-    values.update(changes)
-    return task_services.TaskDetails(**values)
-
-
 def _delivered_milestone(owner, organization, center, contractor, manager, number):
     """A contract of ``organization`` with ``contractor`` whose first milestone is funded and
     delivered, waiting for the enterprise to accept it."""
     due = (utcnow() + dt.timedelta(days=30)).date()
     with transaction():
         task = task_services.create_task(
-            owner, organization, _task_details(center, title=f"Awarded task {number}")
+            owner, organization, task_details(center.id, title=f"Awarded task {number}")
         )
         task_services.publish_task(owner, task)
     details = bid_services.BidDetails(
@@ -151,7 +133,7 @@ def build_market(app):
             if number == 0:
                 with transaction():
                     open_task = task_services.create_task(
-                        owner, organization, _task_details(qingdao)
+                        owner, organization, task_details(qingdao.id)
                     )
                     task_services.publish_task(owner, open_task)
         solvers = []

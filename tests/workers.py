@@ -17,7 +17,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -26,25 +25,10 @@ import redis
 from rq import Queue
 
 from crowdsource.db import db
-from tests.helpers import unavailable
+from tests.helpers import PATIENCE, unavailable, wait_until
 from tests.rqworker import PAUSE_AFTER_COMMIT, PAUSE_BEFORE_COMMIT, PAUSE_MARKER, PAUSE_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
-#: how long a condition may take on a loaded machine (each horse builds an app: seconds)
-PATIENCE = 60
-
-
-def wait_until(condition, timeout=PATIENCE, what="the condition", interval=0.05):
-    """Poll ``condition`` until it returns something true; returns that, or fails after
-    ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout} s")
-        time.sleep(interval)
 
 
 def children_of(pid):

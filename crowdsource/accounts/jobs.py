@@ -7,32 +7,19 @@ with the same Message-ID (derived from the invitation's id), which mailbox provi
 (see crowdsource/mail.py). The mail server is called between transactions, not under a lock.
 """
 
-import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from crowdsource import mail
 from crowdsource.accounts.models import Invitation, InvitationStatus
-from crowdsource.db import db, transaction, utcnow
-from crowdsource.mail import external_url, send_mail
+from crowdsource.db import db
+from crowdsource.mail import external_url
 from crowdsource.queue import enqueue
 
 
 def send_invitation_email(invitation_id):
     """Tell the invitee, in their language, that an organization invites them (once)."""
-    with transaction():
-        outgoing = _compose(invitation_id)
-    if outgoing is None:
-        return
-    to, subject, body, message_id = outgoing
-    send_mail(to, subject, body, message_id=message_id)
-    with transaction():
-        # Conditional, so that a second attempt that ran alongside keeps the first record.
-        db.session.execute(
-            sa.update(Invitation)
-            .where(Invitation.id == invitation_id, Invitation.emailed_at.is_(None))
-            .values(emailed_at=utcnow(), email_message_id=message_id)
-        )
+    mail.send_once(Invitation, invitation_id, _compose)
 
 
 def enqueue_invitation_email(invitation_id):

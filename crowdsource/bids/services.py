@@ -14,7 +14,7 @@ from crowdsource.accounts import authz
 from crowdsource.accounts.models import Organization, OrgKind
 from crowdsource.bids.models import BID_MOVES, LIVE_STATES, Bid, BidMilestone, BidStatus
 from crowdsource.contracts import services as contracts
-from crowdsource.db import db, utcnow
+from crowdsource.db import db, relock, utcnow
 from crowdsource.errors import Conflict, DomainError, NotAllowed, NotFound
 from crowdsource.lifecycle import transition
 from crowdsource.money import format_bps, format_money
@@ -189,7 +189,7 @@ def require_view(user, bid):
 
 
 def _lock(bid):
-    db.session.refresh(bid, with_for_update=True)
+    relock(bid)
     return bid
 
 

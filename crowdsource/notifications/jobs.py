@@ -9,14 +9,13 @@ crowdsource/mail.py). The mail server is called between transactions, never unde
 a slow server must not hold up the reader marking their notifications read.
 """
 
-import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from crowdsource import mail
 from crowdsource.accounts.models import User
-from crowdsource.db import db, transaction, utcnow
-from crowdsource.mail import external_url, send_mail
+from crowdsource.db import db
+from crowdsource.mail import external_url
 from crowdsource.notifications import messages
 from crowdsource.notifications.models import Notification
 
@@ -24,19 +23,7 @@ from crowdsource.notifications.models import Notification
 def send_notification_email(notification_id):
     """Send the notification by mail, unless it was sent already or the reader has meanwhile
     turned e-mail off; then record that it was sent."""
-    with transaction():
-        outgoing = _compose(notification_id)
-    if outgoing is None:
-        return
-    to, subject, body, message_id = outgoing
-    send_mail(to, subject, body, message_id=message_id)
-    with transaction():
-        # Conditional, so that a second attempt that ran alongside keeps the first record.
-        db.session.execute(
-            sa.update(Notification)
-            .where(Notification.id == notification_id, Notification.emailed_at.is_(None))
-            .values(emailed_at=utcnow(), email_message_id=message_id)
-        )
+    mail.send_once(Notification, notification_id, _compose)
 
 
 def _compose(notification_id):

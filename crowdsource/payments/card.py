@@ -23,7 +23,7 @@ from crowdsource.contracts.models import (
     ContractStatus,
     MilestoneStatus,
 )
-from crowdsource.db import after_commit, db, lock, utcnow
+from crowdsource.db import after_commit, db, lock, relock, utcnow
 from crowdsource.errors import DomainError
 from crowdsource.lifecycle import transition
 from crowdsource.money import format_money
@@ -32,6 +32,7 @@ from crowdsource.notifications.services import notify
 from crowdsource.payments import escrow, ledger, stripe_api
 from crowdsource.payments import payouts as payouts_module
 from crowdsource.payments.models import (
+    CARD_REFUND_MOVES,
     FUNDING_MOVES,
     PAYOUT_MOVES,
     CardRefund,
@@ -105,7 +106,7 @@ def create_checkout(funding, success_url, cancel_url):
 
 def attach_session(funding, session):
     """Remember the Checkout Session of a funding."""
-    db.session.refresh(funding, with_for_update=True)
+    relock(funding)
     funding.stripe_session_id = session.id
     funding.checkout_url = session.url
     funding.failure_reason = None
@@ -116,7 +117,7 @@ def attach_session(funding, session):
 
 def note_unavailable(record, message):
     """Keep why Stripe could not be reached on a funding, payout or refund (shown to people)."""
-    db.session.refresh(record, with_for_update=True)
+    relock(record)
     record.failure_reason = str(
         _l("Stripe is not answering (%(message)s). Retrying automatically.", message=message)
     )[:1000]
@@ -193,7 +194,7 @@ def _credit(funding, amount, payment_intent, now):
     if payment_intent and not funding.stripe_payment_intent_id:
         funding.stripe_payment_intent_id = payment_intent
     milestone = escrow.lock_milestone(funding.milestone_id)
-    db.session.refresh(funding, with_for_update=True)
+    relock(funding)
     if funding.status == FundingStatus.CONFIRMED:
         return StripeEventStatus.PROCESSED, "already credited"
     try:
@@ -459,6 +460,15 @@ def lock_refund(refund_id):
     return lock(CardRefund, refund_id)
 
 
+def fail_refund(refund, reason):
+    """Stripe refused or cancelled the refund: the escrow stays, the reason is shown. A refund
+    no longer pending (confirmed meanwhile by its event) is left as it is."""
+    if refund.status != CardRefundStatus.PENDING:
+        return
+    transition(refund, CardRefundStatus.FAILED, CARD_REFUND_MOVES, reason=reason[:300])
+    refund.failure_reason = reason[:1000]
+
+
 def settle_refund(refund, now=None):
     """Stripe confirmed the refund: move the escrow out (once) and mark the milestone refunded."""
     refund = lock_refund(refund.id)
@@ -471,9 +481,8 @@ def settle_refund(refund, now=None):
         now or utcnow(),
         f"refunded to the card ({refund.stripe_refund_id or 'Stripe'})",
     )
-    refund.status = CardRefundStatus.SUCCEEDED
+    transition(refund, CardRefundStatus.SUCCEEDED, CARD_REFUND_MOVES)
     refund.settled_at = now or utcnow()
-    audit.record("card_refund", refund.id, "status", None, to_state=refund.status)
     db.session.flush()
     return refund
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from crowdsource import audit
 from crowdsource.accounts import authz
 from crowdsource.contracts.models import Contract, ContractStatus, Milestone, MilestoneStatus, Side
-from crowdsource.db import db, utcnow
+from crowdsource.db import db, relock, utcnow
 from crowdsource.errors import Conflict, DomainError, NotAllowed
 from crowdsource.lifecycle import transition
 from crowdsource.payments import escrow, providers
@@ -89,7 +89,7 @@ def confirm_bank_transfer(actor, funding, amount_fen, bank_reference, now=None):
     if not bank_reference:
         raise DomainError(_l("Enter the bank's reference of the transfer."))
     milestone = escrow.lock_milestone(funding.milestone_id)
-    db.session.refresh(funding, with_for_update=True)
+    relock(funding)
     if funding.status == FundingStatus.CONFIRMED:
         raise escrow.AlreadyDone(_l("This transfer has already been recorded."))
     if funding.status != FundingStatus.PENDING:

@@ -58,9 +58,7 @@ def refund_card_payment(refund_id):
         raise
     except stripe_api.StripeRefused as error:
         with transaction():
-            refund = card.lock_refund(refund_id)
-            refund.status = CardRefundStatus.FAILED
-            refund.failure_reason = str(error)[:1000]
+            card.fail_refund(card.lock_refund(refund_id), str(error))
         return
     with transaction():
         refund = card.lock_refund(refund_id)
@@ -68,8 +66,7 @@ def refund_card_payment(refund_id):
         if result.status == "succeeded":
             card.settle_refund(refund)
         elif result.status in ("failed", "canceled"):
-            refund.status = CardRefundStatus.FAILED
-            refund.failure_reason = getattr(result, "failure_reason", None) or result.status
+            card.fail_refund(refund, getattr(result, "failure_reason", None) or result.status)
 
 
 def refund_unneeded_payment(payment_intent, amount):

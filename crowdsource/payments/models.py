@@ -381,6 +381,13 @@ set_labels(
 )
 
 
+#: a refund Stripe refused may still be confirmed later (its charge.refunded event)
+CARD_REFUND_MOVES = {
+    CardRefundStatus.PENDING: {CardRefundStatus.SUCCEEDED, CardRefundStatus.FAILED},
+    CardRefundStatus.FAILED: {CardRefundStatus.SUCCEEDED},
+}
+
+
 class CardRefund(db.Model):
     """The refund of a card-paid milestone's escrow: a Stripe Refund of the original payment.
     The ledger moves only when Stripe confirms it."""

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from crowdsource import audit
 from crowdsource.accounts import authz
 from crowdsource.contracts.models import Contract, Side
-from crowdsource.db import after_commit, db, utcnow
+from crowdsource.db import after_commit, db, relock, utcnow
 from crowdsource.errors import Conflict, DomainError, NotAllowed
 from crowdsource.lifecycle import transition
 from crowdsource.money import format_money
@@ -78,7 +78,7 @@ def request_payout(
     elif not all(details):
         raise DomainError(_l("Give the account name, the bank and the account number."))
     account = escrow.payable_account(contract, role)
-    db.session.refresh(account, with_for_update=True)
+    relock(account)
     if account.balance <= 0:
         raise DomainError(_l("There is nothing to pay out."))
     if open_payout(account) is not None:
@@ -133,7 +133,7 @@ def send_payout(actor, payout, bank_reference, now=None):
     bank_reference = (bank_reference or "").strip()
     if not bank_reference:
         raise DomainError(_l("Enter the bank's reference of the transfer."))
-    db.session.refresh(payout, with_for_update=True)
+    relock(payout)
     if payout.status == PayoutStatus.SENT:
         raise escrow.AlreadyDone(_l("This payout has already been recorded as sent."))
     if payout.status != PayoutStatus.REQUESTED:
@@ -173,7 +173,7 @@ def cancel_payout(actor, payout):
     role = payout.account.code.rsplit(":", 1)[1]
     if not may_draw(actor, payout.contract, role):
         raise NotAllowed()
-    db.session.refresh(payout, with_for_update=True)
+    relock(payout)
     transition(payout, PayoutStatus.CANCELLED, PAYOUT_MOVES, actor=actor)
     db.session.flush()
     return payout

@@ -13,8 +13,9 @@ from flask_babel import lazy_gettext as _l
 
 from crowdsource.accounts import authz
 from crowdsource.accounts.models import Center, Organization, OrgKind
-from crowdsource.bids.models import LIVE_STATES, Bid, BidStatus
-from crowdsource.db import db, utcnow
+from crowdsource.bids.models import BID_MOVES, LIVE_STATES, Bid, BidStatus
+from crowdsource.db import db, relock, utcnow
+from crowdsource.db import lock as db_lock
 from crowdsource.errors import DomainError, IllegalTransition, NotAllowed
 from crowdsource.lifecycle import transition
 from crowdsource.money import format_money
@@ -184,8 +185,7 @@ def update_task(actor, task, details, now=None):
 
 def lock(task):
     """The task row, locked for the rest of the transaction (state changes serialise on it)."""
-    db.session.refresh(task, with_for_update=True)
-    return task
+    return relock(task)
 
 
 def publish_task(actor, task, now=None):
@@ -253,7 +253,7 @@ def cancel_task(actor, task, reason, now=None):
     task.ended_at = now or utcnow()
     bids = _live_bids(task)
     for bid in bids:
-        bid.status = BidStatus.REJECTED
+        transition(bid, BidStatus.REJECTED, BID_MOVES, actor=actor, reason=reason)
         bid.rejection_reason = reason
     bidders = [person for bid in bids for person in bid.bidder_side]
     notify(bidders, Kind.TASK_CANCELLED, _link(task), task, task=task.title, reason=reason)
@@ -282,9 +282,7 @@ def sweep_due(now=None):
     ).all()
     ended = 0
     for task_id in due:
-        task = db.session.scalars(
-            sa.select(Task).where(Task.id == task_id).with_for_update(skip_locked=True)
-        ).one_or_none()
+        task = db_lock(Task, task_id, skip_locked=True)
         if task is not None and task.status == TaskStatus.OPEN and task.bid_deadline <= now:
             end_bidding(task, now)
             ended += 1

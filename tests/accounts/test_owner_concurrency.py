@@ -1,7 +1,6 @@
 """Two owners leaving at the same moment: the organization still keeps one (PostgreSQL)."""
 
 import threading
-import time
 
 import pytest
 import sqlalchemy as sa
@@ -10,16 +9,7 @@ from crowdsource.accounts import authz, orgs
 from crowdsource.accounts.models import Membership, Organization, Role, User
 from crowdsource.db import db, transaction
 from crowdsource.errors import DomainError
-
-#: how long a step may take on a loaded machine
-PATIENCE = 60
-
-
-def _wait_until(condition, what):
-    deadline = time.monotonic() + PATIENCE
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} did not happen within {PATIENCE} s"
-        time.sleep(0.02)
+from tests.helpers import PATIENCE, wait_until
 
 
 def _a_session_waits_for_a_lock():
@@ -53,9 +43,9 @@ def test_two_owners_leaving_together_leave_one_owner(app, make_user, make_org):
                         first_left.set()
                         # Commit only once the other owner's attempt is under way: waiting for
                         # the lock this one holds, or (were nothing locked) finished.
-                        _wait_until(
+                        wait_until(
                             lambda: second_id in outcomes or _a_session_waits_for_a_lock(),
-                            "the second owner's attempt",
+                            what="the second owner's attempt",
                         )
                 outcomes[user_id] = "left"
             except DomainError:
