@@ -56,7 +56,9 @@ def test_the_manager_sees_the_dashboard_charts(live_server, signed_market, new_p
     page = new_page()
     page.set_viewport_size({"width": 1400, "height": 1000})
     log_in(page, live_server, signed_market.email)
-    page.get_by_role("button", name="English").click()
+    # The switch reloads the page: open the menu of the reloaded page, not of the one leaving.
+    with page.expect_navigation():
+        page.get_by_role("button", name="English").click()
     page.get_by_role("button", name="Centers I manage").click()
     page.get_by_test_id("dashboard-link").click()
     page.get_by_label("From year").fill("2024")
@@ -88,7 +90,8 @@ def test_anyone_sees_the_public_statistics_and_the_api_docs(
 ):
     page.set_viewport_size({"width": 1400, "height": 1000})
     page.goto(live_server)
-    page.get_by_role("button", name="English").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="English").click()
     page.get_by_test_id("statistics-link").click()
     expect(page.get_by_role("heading", name="Market statistics")).to_be_visible()
     expect(page.get_by_test_id("chart").first).to_be_visible()
