@@ -69,7 +69,7 @@ format: install-test
 
 # Background work for production (REDIS_URL must be set): a worker, and the periodic sweep.
 worker: install
-	$(BIN)/rq worker --with-scheduler --url "$$REDIS_URL" crowdsource
+	$(BIN)/flask worker
 
 cron: install
 	$(BIN)/rq cron --url "$$REDIS_URL" crowdsource.cron

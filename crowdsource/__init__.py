@@ -119,6 +119,7 @@ def register_templating(app):
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["percent"] = format_bps
+    app.jinja_env.filters["age"] = format_age
     app.jinja_env.globals["current_language"] = current_language
 
     @app.context_processor
@@ -128,6 +129,13 @@ def register_templating(app):
             "language_names": LANGUAGE_NAMES,
             "language_form": ConfirmForm(formdata=None),
         }
+
+
+def format_age(delta):
+    """How long something has waited, in words of the reader's language ("3 minutes")."""
+    from flask_babel import format_timedelta
+
+    return format_timedelta(max(delta, dt.timedelta(0)), granularity="second", threshold=1.1)
 
 
 def register_security_headers(app):
@@ -146,10 +154,13 @@ def register_security_headers(app):
 
 def register_sweep_on_access(app):
     """Deadlines pass even where no `flask sweep --every` process runs (the embedded mode):
-    every SWEEP_ON_ACCESS_SECONDS a request first runs the sweep (0 turns this off)."""
+    every SWEEP_ON_ACCESS_SECONDS a request first runs the sweep (0 turns this off). Jobs
+    waiting in the outbox are relayed after a response every OUTBOX_RELAY_SECONDS."""
+    from crowdsource.outbox import relay_after_response
     from crowdsource.sweep import sweep_on_access
 
     app.before_request(sweep_on_access)
+    app.after_request(relay_after_response)
 
 
 def register_error_handlers(app):
@@ -160,5 +171,7 @@ def register_error_handlers(app):
 
 def register_cli(app):
     from crowdsource.cli import register_commands
+    from crowdsource.worker import worker_command
 
     register_commands(app)
+    app.cli.add_command(worker_command)

@@ -37,7 +37,20 @@ def from_environment(environ=None):
         "SECRET_KEY": secret_key or DEV_SECRET_KEY,
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL", "sqlite:///crowdsource.db"),
         "REDIS_URL": env.get("REDIS_URL") or None,
+        # The prefix of the queues' names: <prefix>-payments, <prefix>-default, <prefix>-mail
+        # (crowdsource.outbox.LANES); `flask worker` takes them in that order.
         "RQ_QUEUE": env.get("RQ_QUEUE", "crowdsource"),
+        # Redis: connect and socket timeouts, and how long a process leaves Redis alone after
+        # it failed (jobs wait in the outbox meanwhile).
+        "REDIS_TIMEOUT_SECONDS": float(env.get("REDIS_TIMEOUT_SECONDS", "2")),
+        "REDIS_RETRY_SECONDS": float(env.get("REDIS_RETRY_SECONDS", "10")),
+        # Each app process relays waiting outbox rows after a response at most this often
+        # (0 turns it off); workers relay every second.
+        "OUTBOX_RELAY_SECONDS": float(env.get("OUTBOX_RELAY_SECONDS", "10")),
+        # Workers: how often one of them looks for jobs whose worker died (they are retried),
+        # and how long a job's heartbeat may be missing before it counts as abandoned.
+        "RQ_MAINTENANCE_SECONDS": int(env.get("RQ_MAINTENANCE_SECONDS", "30")),
+        "RQ_ABANDONED_SECONDS": int(env.get("RQ_ABANDONED_SECONDS", "45")),
         # Where users reach the site; links in mail sent by workers start with it.
         "PUBLIC_URL": env.get("PUBLIC_URL", "http://127.0.0.1:5000"),
         # Mail: written to the log until an SMTP server is configured.

@@ -140,6 +140,11 @@ def _configure_sqlite(dbapi_connection, connection_record):
 _in_transaction_block = contextvars.ContextVar("in_transaction_block", default=False)
 
 
+def in_transaction_block():
+    """True inside a ``with transaction():`` block (its commit is still to come)."""
+    return _in_transaction_block.get()
+
+
 def _begins_writing():
     """True when a transaction beginning now may write (see the module's docstring)."""
     return _in_transaction_block.get() or not has_request_context()

@@ -1,54 +1,74 @@
 """Background jobs: RQ on Redis when ``REDIS_URL`` is set, inline execution otherwise.
 
-Jobs are enqueued by dotted name with plain arguments (ids), always after the commit that
-created the rows they read (see :func:`crowdsource.db.after_commit`). Each job runs inside an
-application context: the current one when there is one (inline mode, tests), else one app that
-the worker process builds once.
+Jobs are enqueued by dotted name with plain arguments (ids) *inside* the transaction of the
+action that causes them: :func:`enqueue` writes a row of the outbox (crowdsource.outbox), which
+is handed to RQ — or run inline — once that transaction has committed, and relayed later when
+Redis was unavailable. A job never runs for a rolled-back action and is never lost for a
+committed one.
+
+Each job runs inside an application context: the current one when there is one (inline mode,
+tests), else that of the app the worker process built once (crowdsource.worker).
 """
 
 import importlib
-import logging
 
 from flask import current_app, has_app_context
 
-log = logging.getLogger(__name__)
+from crowdsource import outbox
 
 _worker_app = None
 
 
-def enqueue(job_path, *args, retry_intervals=None):
-    """Run the job ``job_path`` (``"package.module:function"``) with ``args`` in the background.
+def enqueue(job_path, *args, queue=outbox.DEFAULT, retry_intervals=None):
+    """Run the job ``job_path`` (``"package.module:function"``) with ``args`` in the background,
+    once the current transaction commits, on the queue ``queue`` (one of outbox.LANES).
 
-    With ``REDIS_URL`` unset the job runs at once, in this process; a failure is logged, as a
-    worker would, and does not reach the caller (the sweep retries what jobs left undone).
-    With RQ, a failing job is retried after each of ``retry_intervals`` seconds.
+    With ``REDIS_URL`` unset the job runs in this process right after the commit; a failure is
+    logged, as a worker would, and does not reach the caller (the sweep retries what jobs left
+    undone). With RQ, a failing job — or one whose worker died — is retried after each of
+    ``retry_intervals`` seconds.
     """
-    if current_app.config.get("REDIS_URL"):
-        options = {}
-        if retry_intervals:
-            from rq import Retry
-
-            options["retry"] = Retry(max=len(retry_intervals), interval=list(retry_intervals))
-        return get_queue().enqueue(run_job, job_path, *args, **options)
-    try:
-        run_job(job_path, *args)
-    except Exception:
-        log.exception("inline job %s%r failed", job_path, args)
-    return None
+    return outbox.add(job_path, args, queue=queue, retry_intervals=retry_intervals)
 
 
-def get_queue():
-    """The RQ queue of this app (only when ``REDIS_URL`` is set)."""
+def redis_connection(app=None):
+    """The app's Redis client: connecting and every command bounded by REDIS_TIMEOUT_SECONDS,
+    so that a Redis that hangs costs a bounded wait, not a hung request."""
     from redis import Redis
+
+    app = app or current_app._get_current_object()
+    connection = app.extensions.get("redis")
+    if connection is None:
+        timeout = app.config["REDIS_TIMEOUT_SECONDS"]
+        connection = Redis.from_url(
+            app.config["REDIS_URL"],
+            socket_connect_timeout=timeout,
+            socket_timeout=timeout,
+            retry_on_timeout=False,
+        )
+        app.extensions["redis"] = connection
+    return connection
+
+
+def queue_name(lane, app=None):
+    app = app or current_app
+    return f"{app.config['RQ_QUEUE']}-{lane}"
+
+
+def get_queue(lane=outbox.DEFAULT):
+    """The RQ queue of ``lane`` (only when ``REDIS_URL`` is set)."""
     from rq import Queue
 
     app = current_app._get_current_object()
-    queue = app.extensions.get("rq_queue")
-    if queue is None:
-        connection = Redis.from_url(app.config["REDIS_URL"])
-        queue = Queue(app.config["RQ_QUEUE"], connection=connection)
-        app.extensions["rq_queue"] = queue
-    return queue
+    queues = app.extensions.setdefault("rq_queues", {})
+    if lane not in queues:
+        queues[lane] = Queue(queue_name(lane, app), connection=redis_connection(app))
+    return queues[lane]
+
+
+def all_queues():
+    """The queues in the order workers take them."""
+    return [get_queue(lane) for lane in outbox.LANES]
 
 
 def run_job(job_path, *args):
@@ -63,6 +83,12 @@ def run_job(job_path, *args):
 def _resolve(job_path):
     module_name, _, function_name = job_path.partition(":")
     return getattr(importlib.import_module(module_name), function_name)
+
+
+def set_worker_app(app):
+    """The app jobs of this process run in (built once by the worker, before it forks)."""
+    global _worker_app
+    _worker_app = app
 
 
 def _app_for_worker():

@@ -1,4 +1,4 @@
-"""The ``rq worker`` of the tests' worker processes (tests.workers): RQ's own command line, with
+"""The worker of the tests' worker processes (tests.workers): ``flask worker``'s own code, with
 two things a test may ask for through the environment.
 
 - ``TEST_NOW``: the tests' frozen date, shared through ``tests.clock.travel_from_env()`` when
@@ -11,10 +11,11 @@ two things a test may ask for through the environment.
   about to commit (its changes written, its row locks held, nothing committed): killed there,
   the database rolls the transaction back.
 
-Run as ``python -m tests.rqworker worker --burst --url REDIS QUEUE`` (RQ's arguments).
+Run as ``python -m tests.rqworker [--burst] [--name NAME]``: what ``flask worker`` runs.
 The app server of the tests (tests.appserver) uses the same pause, counted per request.
 """
 
+import argparse
 import os
 import re
 import sys
@@ -69,7 +70,11 @@ def install_pause_hook(per_request=False):
         return
     from sqlalchemy import event, orm
 
+    worker_pid = os.getpid()
+
     def counting():
+        if not per_request and os.getpid() == worker_pid:
+            return False  # the worker itself (relaying the outbox), not a horse running a job
         if getattr(_counted, "pid", None) != os.getpid():
             if per_request:
                 return False  # not a request that counts
@@ -112,12 +117,18 @@ def counts_request(path):
 
 
 def main():
+    """``flask worker`` of the app built from the environment, with the tests' clock and pauses."""
     share_the_tests_clock()
     install_pause_hook()
-    from rq.cli import main as rq_main
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--burst", action="store_true")
+    parser.add_argument("--name")
+    arguments = parser.parse_args()
+    from crowdsource import create_app
+    from crowdsource.worker import run
 
-    sys.argv[0] = "rq"
-    return rq_main()
+    run(create_app(), burst=arguments.burst, name=arguments.name)
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,21 +1,20 @@
 """Background jobs: inline without Redis, on RQ with Redis (fakeredis and a real server, with
-a SimpleWorker and with an ``rq worker`` process that builds its own app); always after the
+a SimpleWorker and with a ``flask worker`` process that builds its own app); always after the
 commit, never for a rolled-back transaction."""
 
 import os
 import subprocess
 import sys
-import uuid
 
 import fakeredis
 import pytest
 import redis
-from rq import Queue, SimpleWorker
 
 from crowdsource.accounts import orgs
 from crowdsource.db import transaction
 from crowdsource.errors import DomainError
 from tests.helpers import unavailable
+from tests.queues import Queues
 
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -35,19 +34,17 @@ def rq_app(app, monkeypatch):
     """The app with RQ switched on, on a queue of its own; returns a function that installs
     the queue (given a Redis URL and optionally a connection)."""
 
+    switched = []
+
     def switch_on(url, connection=None):
-        name = f"test-{uuid.uuid4().hex[:10]}"
         monkeypatch.setitem(app.config, "REDIS_URL", url)
-        monkeypatch.setitem(app.config, "RQ_QUEUE", name)
-        connection = connection or redis.Redis.from_url(url)
-        queue = Queue(name, connection=connection)
-        app.extensions["rq_queue"] = queue
-        return queue
+        queues = Queues(connection or redis.Redis.from_url(url)).install(app, monkeypatch)
+        switched.append(queues)
+        return queues
 
     yield switch_on
-    queue = app.extensions.pop("rq_queue", None)
-    if queue is not None:
-        queue.empty()
+    for queues in switched:
+        queues.delete_everything()
 
 
 def invite(make_user, make_org):
@@ -74,8 +71,8 @@ def test_no_job_for_a_rolled_back_transaction(db, make_user, make_org, outbox):
     assert outbox == []
 
 
-def run_worker_until_done(queue):
-    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+def run_worker_until_done(queues):
+    queues.run()
 
 
 def test_job_waits_in_fakeredis_until_a_worker_runs_it(db, rq_app, make_user, make_org, outbox):
@@ -92,7 +89,7 @@ def test_job_runs_on_a_real_redis_with_a_worker(db, rq_app, redis_url, make_user
     assert outbox == [] and queue.count == 1
     run_worker_until_done(queue)
     assert [message.to for message in outbox] == [["invitee@example.com"]]
-    assert queue.failed_job_registry.count == 0
+    assert queue.failed_count == 0
 
 
 def test_rq_worker_process_builds_its_own_app(
@@ -105,19 +102,14 @@ def test_rq_worker_process_builds_its_own_app(
         os.environ,
         DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
         REDIS_URL=redis_url,
+        RQ_QUEUE=queue.name,
+        FLASK_APP="crowdsource",
         MAIL_BACKEND="file",
         MAIL_FILE_PATH=str(mail_dir),
         PUBLIC_URL="https://crowdsource.example.cn",
     )
     result = subprocess.run(
-        [
-            os.path.join(os.path.dirname(sys.executable), "rq"),
-            "worker",
-            "--burst",
-            "--url",
-            redis_url,
-            queue.name,
-        ],
+        [os.path.join(os.path.dirname(sys.executable), "flask"), "worker", "--burst"],
         env=env,
         capture_output=True,
         text=True,
@@ -127,7 +119,7 @@ def test_rq_worker_process_builds_its_own_app(
     messages = "".join(path.read_text() for path in mail_dir.iterdir())
     assert "To: invitee@example.com" in messages
     assert "https://crowdsource.example.cn/invitations" in messages
-    assert queue.failed_job_registry.count == 0
+    assert queue.failed_count == 0
 
 
 def test_rq_cron_enqueues_the_sweep_and_a_worker_ends_bidding(

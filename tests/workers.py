@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 import redis
-from rq import Queue
 
 from crowdsource.db import db
 from tests.helpers import PATIENCE, unavailable, wait_until
+from tests.queues import Queues
 from tests.rqworker import PAUSE_AFTER_COMMIT, PAUSE_BEFORE_COMMIT, PAUSE_MARKER, PAUSE_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,25 +125,25 @@ class Workers:
         env["STRIPE_TIMEOUT_SECONDS"] = "120"
         for name in (PAUSE_AFTER_COMMIT, PAUSE_BEFORE_COMMIT, PAUSE_MARKER):
             env.pop(name, None)
-        if os.environ.get("TEST_NOW"):
-            # The suite runs at another date (tests.clock): the worker starts at the test's
-            # current moment, not at the suite's start.
-            env["TEST_NOW"] = dt.datetime.now(dt.UTC).isoformat()
+        # The worker starts at the test's current moment (tests.clock), which the suite's date
+        # (TEST_NOW) or the test's own clock may have moved from the real time.
+        env["TEST_NOW"] = dt.datetime.now(dt.UTC).isoformat()
         env.update(self.extra_env)
         return env
 
-    def start(self, pause_after_commit=None, pause_before_commit=None):
-        """Start a burst worker on the queue; with ``pause_after_commit=N`` each of its horses
-        pauses after the Nth committed transaction of its job (see wait_for_pause), with
-        ``pause_before_commit=N`` when the Nth is about to commit (nothing of it committed)."""
+    def start(self, pause_after_commit=None, pause_before_commit=None, burst=True):
+        """Start a worker on the queues (a burst worker unless ``burst=False``); with
+        ``pause_after_commit=N`` each of its horses pauses after the Nth committed transaction
+        of its job (see wait_for_pause), with ``pause_before_commit=N`` when the Nth is about
+        to commit (nothing of it committed)."""
         name = f"test-{uuid.uuid4().hex[:10]}"
         self.names.append(name)
         env = self.env
         marker = self.log_dir / f"{name}.paused"
         env.update(pause_env(marker, pause_after_commit, pause_before_commit))
         log_path = self.log_dir / f"{name}.log"
-        command = [sys.executable, "-m", "tests.rqworker", "worker", "--burst", "--name", name]
-        command += ["--url", env["REDIS_URL"], self.queue.name]
+        command = [sys.executable, "-m", "tests.rqworker", "--name", name]
+        command += ["--burst"] if burst else []
         with open(log_path, "w") as log:
             process = subprocess.Popen(
                 command,
@@ -278,30 +278,17 @@ TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 @pytest.fixture
 def redis_queue(app, monkeypatch):
-    """The app's jobs go to a queue of their own on the real Redis (``TEST_REDIS_URL``);
-    everything the queue left there is removed at the end."""
+    """The app's jobs go to queues of their own on the real Redis (``TEST_REDIS_URL``), seen as
+    one (tests.queues.Queues); everything they left there is removed at the end."""
     connection = redis.Redis.from_url(TEST_REDIS_URL)
     try:
         connection.ping()
     except redis.exceptions.ConnectionError as error:
         unavailable(f"Redis at {TEST_REDIS_URL} does not answer: {error}")
-    queue = Queue(f"test-{uuid.uuid4().hex[:10]}", connection=connection)
     monkeypatch.setitem(app.config, "REDIS_URL", TEST_REDIS_URL)
-    monkeypatch.setitem(app.config, "RQ_QUEUE", queue.name)
-    monkeypatch.setitem(app.extensions, "rq_queue", queue)
-    yield queue
-    ids = set(queue.get_job_ids())
-    for registry in (
-        queue.started_job_registry,
-        queue.failed_job_registry,
-        queue.scheduled_job_registry,
-        queue.finished_job_registry,
-        queue.deferred_job_registry,
-    ):
-        ids.update(registry.get_job_ids(cleanup=False))
-    for key in [f"*{job_id}*" for job_id in ids] + [f"*{queue.name}*"]:
-        for found in connection.scan_iter(key):
-            connection.delete(found)
+    queues = Queues(connection).install(app, monkeypatch)
+    yield queues
+    queues.delete_everything()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ with the same Message-ID (derived from the invitation's id), which mailbox provi
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from crowdsource import mail
+from crowdsource import mail, outbox
 from crowdsource.accounts.models import Invitation, InvitationStatus
 from crowdsource.db import db
 from crowdsource.mail import external_url
@@ -27,6 +27,7 @@ def enqueue_invitation_email(invitation_id):
     enqueue(
         "crowdsource.accounts.jobs:send_invitation_email",
         invitation_id,
+        queue=outbox.MAIL,
         retry_intervals=mail.RETRY_INTERVALS,
     )
 

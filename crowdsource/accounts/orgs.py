@@ -22,7 +22,7 @@ from crowdsource.accounts.models import (
     Role,
 )
 from crowdsource.accounts.services import find_user_by_email
-from crowdsource.db import after_commit, db, utcnow
+from crowdsource.db import db, utcnow
 from crowdsource.errors import Conflict, DomainError, NotAllowed
 from crowdsource.lifecycle import transition
 
@@ -106,7 +106,7 @@ def invite_member(actor, organization, email, role=Role.MEMBER):
         raise Conflict(
             _l("%(name)s has already been invited.", name=invitee.display_name)
         ) from None
-    after_commit(enqueue_invitation_email, invitation.id)
+    enqueue_invitation_email(invitation.id)
     return invitation
 
 

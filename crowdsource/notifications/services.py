@@ -7,8 +7,8 @@ notification once, always with the Message-ID stored here when the notification 
 
 import sqlalchemy as sa
 
-from crowdsource import mail
-from crowdsource.db import after_commit, db, utcnow
+from crowdsource import mail, outbox
+from crowdsource.db import db, utcnow
 from crowdsource.notifications.models import Kind, Notification
 from crowdsource.queue import enqueue
 
@@ -64,20 +64,17 @@ def notify(users, kind, link, about_task=None, **params):
         notifications.append(notification)
         if kind in EMAILED and user.email_notifications:
             emailed.append(notification)
-            after_commit(_enqueue_mail, notification)
     db.session.flush()
     for notification in emailed:
         # Stored with the row, so every attempt of its job sends this same ID.
         notification.email_message_id = mail.message_id("notification", notification.id)
+        enqueue(
+            "crowdsource.notifications.jobs:send_notification_email",
+            notification.id,
+            queue=outbox.MAIL,
+            retry_intervals=mail.RETRY_INTERVALS,
+        )
     return notifications
-
-
-def _enqueue_mail(notification):
-    enqueue(
-        "crowdsource.notifications.jobs:send_notification_email",
-        notification.id,
-        retry_intervals=mail.RETRY_INTERVALS,
-    )
 
 
 def unread_count(user):

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from crowdsource import audit
+from crowdsource import audit, outbox
 from crowdsource.contracts.models import (
     CONTRACT_MOVES,
     ESCROWED_STATES,
@@ -23,7 +23,7 @@ from crowdsource.contracts.models import (
     ContractStatus,
     MilestoneStatus,
 )
-from crowdsource.db import after_commit, db, lock, relock, utcnow
+from crowdsource.db import db, lock, relock, utcnow
 from crowdsource.errors import DomainError
 from crowdsource.lifecycle import transition
 from crowdsource.money import format_money
@@ -143,10 +143,10 @@ def store_event(event):
 
 def enqueue_processing(row):
     # Retried by RQ when its worker dies, as well as by the sweep (which finds it unprocessed).
-    after_commit(
-        enqueue,
+    enqueue(
         "crowdsource.payments.jobs:process_stripe_event",
         row.id,
+        queue=outbox.PAYMENTS,
         retry_intervals=RETRY_INTERVALS,
     )
 
@@ -205,11 +205,11 @@ def _credit(funding, amount, payment_intent, now):
         # Paid, but the milestone cannot take it (cancelled, paid otherwise, wrong amount):
         # the money never enters our books and goes back to the card.
         # Retried like every call to Stripe: nothing else would give the payer the money back.
-        after_commit(
-            enqueue,
+        enqueue(
             "crowdsource.payments.jobs:refund_unneeded_payment",
             payment_intent,
             amount,
+            queue=outbox.PAYMENTS,
             retry_intervals=RETRY_INTERVALS,
         )
         return StripeEventStatus.PROCESSED, f"refunded, not needed: {refused.message}"
@@ -446,13 +446,16 @@ def request_refund(milestone, funding, actor=None):
     db.session.add(refund)
     db.session.flush()
     audit.record("card_refund", refund.id, "requested", actor, to_state=refund.status)
-    after_commit(enqueue_refund, refund.id)
+    enqueue_refund(refund.id)
     return refund
 
 
 def enqueue_refund(refund_id):
     enqueue(
-        "crowdsource.payments.jobs:refund_card_payment", refund_id, retry_intervals=RETRY_INTERVALS
+        "crowdsource.payments.jobs:refund_card_payment",
+        refund_id,
+        queue=outbox.PAYMENTS,
+        retry_intervals=RETRY_INTERVALS,
     )
 
 
@@ -517,9 +520,9 @@ def sweep_due(now=None, stale_minutes=RETRY_STALE_MINUTES):
         )
     ).all()
     for payout_id in payouts:
-        after_commit(payouts_module.enqueue_stripe_payout, payout_id)
+        payouts_module.enqueue_stripe_payout(payout_id)
     for refund_id in refunds:
-        after_commit(enqueue_refund, refund_id)
+        enqueue_refund(refund_id)
     return {
         "stripe_events": len(events),
         "stripe_payouts": len(payouts),

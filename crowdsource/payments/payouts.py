@@ -6,10 +6,10 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from crowdsource import audit
+from crowdsource import audit, outbox
 from crowdsource.accounts import authz
 from crowdsource.contracts.models import Contract, Side
-from crowdsource.db import after_commit, db, relock, utcnow
+from crowdsource.db import db, relock, utcnow
 from crowdsource.errors import Conflict, DomainError, NotAllowed
 from crowdsource.lifecycle import transition
 from crowdsource.money import format_money
@@ -111,7 +111,7 @@ def request_payout(
         reason=format_money(payout.amount_fen),
     )
     if provider == "stripe":
-        after_commit(enqueue_stripe_payout, payout.id)
+        enqueue_stripe_payout(payout.id)
     return payout
 
 
@@ -119,7 +119,10 @@ def enqueue_stripe_payout(payout_id):
     from crowdsource.payments.card import RETRY_INTERVALS
 
     enqueue(
-        "crowdsource.payments.jobs:send_stripe_payout", payout_id, retry_intervals=RETRY_INTERVALS
+        "crowdsource.payments.jobs:send_stripe_payout",
+        payout_id,
+        queue=outbox.PAYMENTS,
+        retry_intervals=RETRY_INTERVALS,
     )
 
 

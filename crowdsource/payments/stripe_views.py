@@ -7,11 +7,12 @@ from flask import abort, current_app, flash, jsonify, redirect, render_template,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from crowdsource import outbox
 from crowdsource.accounts import authz
 from crowdsource.accounts.models import Organization
 from crowdsource.contracts import services as contracts
 from crowdsource.contracts.models import Milestone
-from crowdsource.db import db, transaction
+from crowdsource.db import db, transaction, utcnow
 from crowdsource.extensions import csrf
 from crowdsource.payments import bp, card, funding, stripe_api
 from crowdsource.payments.models import (
@@ -140,9 +141,14 @@ def stripe_connected():
 def failed_jobs():
     if not current_user.is_admin:
         abort(403)
+    waiting_count, oldest, waiting = outbox.waiting()
     return render_template(
         "payments/failed_jobs.html",
         jobs=_failed_rq_jobs(),
+        waiting=waiting,
+        waiting_count=waiting_count,
+        waiting_since=oldest,
+        now=utcnow(),
         events=db.session.scalars(
             sa.select(StripeEvent)
             .where(StripeEvent.status.in_([StripeEventStatus.FAILED, StripeEventStatus.DEFERRED]))
@@ -177,23 +183,35 @@ def failed_jobs():
 
 
 def _failed_rq_jobs():
-    """The jobs RQ gave up on (with their errors), when jobs run on RQ."""
+    """The jobs RQ gave up on (with their errors), when jobs run on RQ; None when Redis does
+    not answer."""
     if not current_app.config.get("REDIS_URL"):
         return []
+    import redis
     from rq.job import Job
 
-    from crowdsource.queue import get_queue
+    from crowdsource.queue import all_queues
 
-    queue = get_queue()
-    ids = queue.failed_job_registry.get_job_ids()
     failed = []
-    for job in Job.fetch_many(ids, connection=queue.connection):
-        if job is None:
-            continue
-        result = job.latest_result()
-        trace = (result.exc_string if result else "") or ""
-        lines = [line for line in trace.strip().splitlines() if line.strip()]
-        failed.append({"job": job, "error": lines[-1] if lines else "", "trace": trace})
+    try:
+        for queue in all_queues():
+            ids = queue.failed_job_registry.get_job_ids()
+            for job in Job.fetch_many(ids, connection=queue.connection):
+                if job is None:
+                    continue
+                result = job.latest_result()
+                trace = (result.exc_string if result else "") or ""
+                lines = [line for line in trace.strip().splitlines() if line.strip()]
+                failed.append(
+                    {
+                        "job": job,
+                        "queue": queue,
+                        "error": lines[-1] if lines else "",
+                        "trace": trace,
+                    }
+                )
+    except redis.exceptions.RedisError:
+        return None
     return failed
 
 
@@ -203,12 +221,25 @@ def retry_job(job_id):
     if not current_user.is_admin:
         abort(403)
     ConfirmForm().validate_on_submit()
-    from crowdsource.queue import get_queue
+    import redis
 
-    registry = get_queue().failed_job_registry
-    if job_id not in registry.get_job_ids():
-        abort(404)
-    registry.requeue(job_id)
+    from crowdsource.queue import all_queues
+
+    try:
+        registry = next(
+            (
+                queue.failed_job_registry
+                for queue in all_queues()
+                if job_id in queue.failed_job_registry.get_job_ids()
+            ),
+            None,
+        )
+        if registry is None:
+            abort(404)
+        registry.requeue(job_id)
+    except redis.exceptions.RedisError:
+        flash(_("Redis does not answer; try again when it is back."), "danger")
+        return redirect(url_for("payments.failed_jobs"))
     flash(_("The job is queued again."), "info")
     return redirect(url_for("payments.failed_jobs"))
 

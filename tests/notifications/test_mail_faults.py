@@ -163,8 +163,8 @@ def test_a_mail_job_killed_at_any_point_leaves_one_message_recorded_once(
     job.refresh()
     assert job.get_status() == "scheduled"
     assert job.retries_left == len(mail.RETRY_INTERVALS) - 1
-    assert redis_queue.failed_job_registry.count == 0
-    redis_queue.scheduled_job_registry.requeue(job.id)  # its retry interval has passed
+    assert redis_queue.failed_count == 0
+    redis_queue.requeue_scheduled(job)  # its retry interval has passed
     mail_workers.finish(mail_workers.start())
 
     # The server holds 1 message, or 2 copies of it for a kill after the SMTP call: it had
@@ -188,8 +188,8 @@ def test_a_mail_job_killed_at_any_point_leaves_one_message_recorded_once(
     # and no job is left failed
     job.refresh()
     assert job.get_status() == "finished"
-    assert redis_queue.failed_job_registry.count == 0
-    assert redis_queue.count == 0 and redis_queue.scheduled_job_registry.count == 0
+    assert redis_queue.failed_count == 0
+    assert redis_queue.count == 0 and redis_queue.scheduled_count == 0
 
 
 # --- plain runs of the jobs (also on SQLite) ------------------------------------------------

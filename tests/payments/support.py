@@ -24,7 +24,7 @@ from crowdsource.payments.models import (
     StripeAccount,
     StripeEvent,
 )
-from crowdsource.queue import get_queue
+from crowdsource.queue import all_queues
 from tests.helpers import table_counts
 from tests.payments import fake_stripe as stripe
 
@@ -241,7 +241,7 @@ def released_and_connected(client, login, people, contract, fake):
 def drain_queue():
     """Run the jobs waiting in the app's RQ queue, if jobs go to RQ."""
     if current_app.config.get("REDIS_URL"):
-        run_jobs(get_queue())
+        run_jobs(all_queues())
 
 
 def entries(kind):
@@ -267,9 +267,10 @@ def fake_queue(rq_app):
     return rq_app("redis://fake", fakeredis.FakeStrictRedis())
 
 
-def run_jobs(queue):
-    """Run the queue's jobs in this process (a SimpleWorker in burst mode)."""
-    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+def run_jobs(queues):
+    """Run the queues' jobs in this process (a SimpleWorker in burst mode)."""
+    lanes = list(queues)
+    SimpleWorker(lanes, connection=lanes[0].connection).work(burst=True)
     db.session.expire_all()
 
 

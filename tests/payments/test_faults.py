@@ -258,13 +258,13 @@ def test_a_stripe_job_killed_at_any_point_has_its_effect_once(
         swept = sweep_due(stale_moment())
         assert swept[kind.swept] == (0 if point == COMMITTED else 1)
         workers.finish(workers.start())  # the jobs the sweep enqueued
-    redis_queue.scheduled_job_registry.requeue(job.id)  # RQ's retry, its interval passed
+    redis_queue.requeue_scheduled(job)  # RQ's retry, its interval passed
     workers.finish(workers.start())
 
     if kind.call:
         assert fake.effect_count("POST", kind.call) == 1
     kind.done(t)
-    assert redis_queue.failed_job_registry.count == 0
+    assert redis_queue.failed_count == 0
     assert_ledger_check_passes(app)
 
 

@@ -348,7 +348,7 @@ def test_ten_simultaneous_deliveries_and_two_workers_credit_once(
     assert {str(row.status) for row in events()} == {"processed"}
     assert sorted(row.note for row in events()) == ["already credited", "escrow credited"]
     assert entries("fund") == 1 and ledger.balance(f"escrow:milestone:{milestone.id}") == DUE
-    assert redis_queue.failed_job_registry.count == 0
+    assert redis_queue.failed_count == 0
     assert_ledger_check_passes(app)
 
 
@@ -487,7 +487,7 @@ def test_a_payout_whose_work_horse_was_killed_after_stripe_made_the_transfer_is_
         workers.finish(workers.start())
         assert str(the(Payout).status) == "sent"
     # RQ's retry, once its interval has passed (after the sweep's job: it finds it sent).
-    redis_queue.scheduled_job_registry.requeue(job.id)
+    redis_queue.requeue_scheduled(job)
     workers.finish(workers.start())
 
     assert fake.count("POST", "/v1/transfers") == 1
@@ -498,7 +498,7 @@ def test_a_payout_whose_work_horse_was_killed_after_stripe_made_the_transfer_is_
     assert keyed_entries(f"payout:{payout.id}") == 1 and entries("payout") == 1
     assert ledger.balance(f"payable:contract:{contract.id}:payee") == 0
     assert ledger.balance("clearing:stripe") == -DUE + PAYEE_SHARE
-    assert redis_queue.failed_job_registry.count == 0
+    assert redis_queue.failed_count == 0
     login(people.solver)
     assert transfer["id"] in texts(client.get("/earnings"), "payout")[0]
     assert_ledger_check_passes(app)
@@ -555,7 +555,7 @@ def test_a_payout_while_stripe_is_down_stays_processing_and_is_retried_until_sen
 
     job.refresh()
     assert job.get_status() == "scheduled" and job.retries_left == len(RETRY_INTERVALS) - 1
-    assert queue.failed_job_registry.count == 0
+    assert queue.failed_count == 0
     payout = the(Payout)
     assert str(payout.status) == "processing" and entries("payout") == 0
     earnings = client.get("/earnings")
@@ -572,7 +572,7 @@ def test_a_payout_while_stripe_is_down_stays_processing_and_is_retried_until_sen
     (transfer,) = fake.transfers
     assert str(the(Payout).status) == "sent" and entries("payout") == 1
     # RQ's own retry comes later and finds the payout sent.
-    queue.scheduled_job_registry.requeue(job.id)
+    queue.requeue_scheduled(job)
     run_jobs(queue)
     assert fake.count("POST", "/v1/transfers") == 2  # the one that failed and the one that worked
     assert fake.transfers == [transfer] and entries("payout") == 1
@@ -723,19 +723,18 @@ def test_the_admin_sees_failed_jobs_unapplied_events_and_unsent_payouts_and_retr
     received(client, stripe.account_updated(dict(fake.accounts[account.account_id], id="acct_x")))
     run_jobs(queue)
     for _ in RETRY_INTERVALS:  # Stripe stays down through every retry, and RQ gives up
-        assert queue.failed_job_registry.count == 0
-        for job_id in queue.scheduled_job_registry.get_job_ids():
-            queue.scheduled_job_registry.requeue(job_id)
+        assert queue.failed_count == 0
+        queue.requeue_all_scheduled()
         run_jobs(queue)
-    assert queue.failed_job_registry.count == 1
+    assert queue.failed_count == 1
 
     for outsider in (people.owner, people.solver, people.managers["shandong"]):
         login(outsider)
         assert client.get("/admin/jobs").status_code == 403
-        retry = client.post(f"/admin/jobs/{queue.failed_job_registry.get_job_ids()[0]}/retry")
+        retry = client.post(f"/admin/jobs/{queue.failed_ids()[0]}/retry")
         assert retry.status_code == 403
         assert client.post("/admin/stripe/retry").status_code == 403
-    assert queue.failed_job_registry.count == 1
+    assert queue.failed_count == 1
 
     login(people.admin)
     shown = client.get("/admin/jobs")
@@ -748,9 +747,9 @@ def test_the_admin_sees_failed_jobs_unapplied_events_and_unsent_payouts_and_retr
     assert "failed" in payout_line and "Transfers are not enabled." in payout_line
 
     fake.recover()
-    (job_id,) = queue.failed_job_registry.get_job_ids()
+    (job_id,) = queue.failed_ids()
     assert client.post(f"/admin/jobs/{job_id}/retry").status_code == 302
-    assert queue.failed_job_registry.count == 0 and job_id in queue.job_ids
+    assert queue.failed_count == 0 and job_id in queue.job_ids
     run_jobs(queue)
     assert Job.fetch(job_id, connection=queue.connection).get_status() == "finished"
     (refund,) = fake.refunds.values()
