@@ -262,6 +262,12 @@ def test_with_redis_hanging_actions_succeed_without_waiting_on_it_again(
     assert [row.sent_at for row in rows()] == [None, None, None]
     assert all(row.claimed_until is None for row in rows())  # due for the relay at once
 
+    login(make_user(is_admin=True))
+    page = client.get("/admin/jobs")
+    assert page.status_code == 200
+    assert "3 jobs wait to be handed to the queue" in page.text
+    assert "Redis does not answer" in page.text and hung_redis.connections == 1
+
 
 # --- the web process dies between the commit and the push ------------------------------
 

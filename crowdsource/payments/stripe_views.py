@@ -187,6 +187,8 @@ def _failed_rq_jobs():
     not answer."""
     if not current_app.config.get("REDIS_URL"):
         return []
+    if outbox.redis_down():
+        return None  # failed a moment ago: no second wait for its timeout
     import redis
     from rq.job import Job
 
@@ -210,7 +212,8 @@ def _failed_rq_jobs():
                         "trace": trace,
                     }
                 )
-    except redis.exceptions.RedisError:
+    except redis.exceptions.RedisError as error:
+        outbox.mark_redis_down(error)
         return None
     return failed
 
