@@ -1,4 +1,4 @@
-"""Periodic jobs for production: `rq cron crowdsource.cron` (next to `rq worker`).
+"""Periodic jobs for production: `rq cron crowdsource.cron` (next to `flask worker`).
 
 RQ's cron scheduler enqueues the sweep every SWEEP_INTERVAL_SECONDS (default 60) on the
 default queue (``<RQ_QUEUE>-default``); a worker runs it. Several schedulers may run: the sweep

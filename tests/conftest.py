@@ -35,7 +35,7 @@ from crowdsource.payments.ddl import POSTGRESQL_NO_TRUNCATE as LEDGER_NO_TRUNCAT
 from crowdsource.payments.ddl import SQLITE_APPEND_ONLY as LEDGER_APPEND_ONLY
 from tests.helpers import PASSWORD, task_details, unavailable
 
-#: the one clock of the suite (TEST_NOW, the ``clock`` fixture); rq worker processes (workers)
+#: the one clock of the suite (TEST_NOW, the ``clock`` fixture); flask worker processes (workers)
 pytest_plugins = ["tests.clock", "tests.workers"]
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -1,4 +1,4 @@
-"""``rq worker`` processes for a test, and faults caused for real: the work horse that runs a
+"""``flask worker`` processes for a test, and faults caused for real: the work horse that runs a
 job is killed with SIGKILL (its own pid: RQ's horse leaves the worker's process group), at a
 moment the test chose: while an outside service holds the job's request, or after the job's
 Nth committed database transaction (the horse pauses there, see tests.rqworker).
@@ -98,7 +98,7 @@ def wait_for_marker(process, marker, name, timeout=PATIENCE):
 
 
 class Workers:
-    """`rq worker` subprocesses for one test: this test's database, Redis queue, fake Stripe."""
+    """`flask worker` subprocesses for one test: this test's database, Redis queue, fake Stripe."""
 
     def __init__(self, app, queue, log_dir, extra_env=None):
         self.app, self.queue, self.log_dir = app, queue, Path(log_dir)

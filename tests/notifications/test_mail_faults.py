@@ -3,7 +3,7 @@
 For each mail job (a notification's e-mail, an invitation's e-mail) and each point of its
 run — before the SMTP call, while the server holds the DATA it has not accepted, after the
 server accepted the message but before its reply arrived, after the job's database write —
-an ``rq worker`` process runs the job, its work horse is killed there with SIGKILL, RQ
+a ``flask worker`` process runs the job, its work horse is killed there with SIGKILL, RQ
 schedules the retry, and a second worker runs it. The mail goes to a fake SMTP server
 (tests.fake_smtp) that counts messages as a mailbox does, by Message-ID.
 

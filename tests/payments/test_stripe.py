@@ -2,7 +2,7 @@
 
 The real ``stripe`` library talks to tests.payments.fake_stripe; webhook events carry real
 signatures and are verified by the library; jobs run inline, on fakeredis with a SimpleWorker,
-or (PostgreSQL) on a real Redis with ``rq worker`` processes that build their own app.
+or (PostgreSQL) on a real Redis with ``flask worker`` processes that build their own app.
 """
 
 import datetime as dt
