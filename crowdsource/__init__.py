@@ -2,12 +2,16 @@
 
 import datetime as dt
 import logging
+import os
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from crowdsource import config as settings
 from crowdsource.extensions import babel, bootstrap, csrf, db, login_manager, mailman, migrate
+
+#: the Alembic migrations ship inside the package, so an installed copy migrates from any folder
+MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 
 #: Content-Security-Policy: the app's own scripts, styles, fonts and images only.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -52,7 +56,7 @@ def register_extensions(app):
     from crowdsource.i18n import select_locale, select_timezone
 
     db.init_app(app)
-    migrate.init_app(app, db, render_as_batch=True)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     csrf.init_app(app)
     mailman.init_app(app)
     bootstrap.init_app(app)
