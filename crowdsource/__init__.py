@@ -5,6 +5,7 @@ import logging
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crowdsource import config as settings
 from crowdsource.extensions import babel, bootstrap, csrf, db, login_manager, mailman, migrate
@@ -37,6 +38,7 @@ def create_app(config=None):
     app.config["REMEMBER_COOKIE_DURATION"] = dt.timedelta(
         days=app.config["REMEMBER_COOKIE_DURATION_DAYS"]
     )
+    register_proxy(app)
     register_extensions(app)
     register_request_checks(app)
     register_blueprints(app)
@@ -46,6 +48,17 @@ def create_app(config=None):
     register_error_handlers(app)
     register_cli(app)
     return app
+
+
+def register_proxy(app):
+    """Behind PROXY_COUNT trusted proxies (nginx: 1), take the client's address, the scheme
+    (https), host and port from their X-Forwarded-* headers; with none, ignore those headers.
+    The app is served at the root of its host, so no X-Forwarded-Prefix is trusted."""
+    count = app.config["PROXY_COUNT"]
+    if count > 0:
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count
+        )
 
 
 def register_extensions(app):
