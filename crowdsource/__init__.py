@@ -1,7 +1,6 @@
 """Crowdsource: the crowdsourcing innovation marketplace. create_app() wires the application."""
 
 import datetime as dt
-import logging
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
@@ -9,6 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crowdsource import config as settings
 from crowdsource.extensions import babel, bootstrap, csrf, db, login_manager, mailman, migrate
+from crowdsource.logs import configure_logging, register_request_id
 
 #: Content-Security-Policy: the app's own scripts, styles, fonts and images only.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -33,12 +33,12 @@ def create_app(config=None):
     app.config.from_object(settings.BaseSettings)
     app.config.update(settings.from_environment())
     app.config.update(config or {})
-    if app.logger.level == logging.NOTSET:
-        app.logger.setLevel(logging.INFO)  # e.g. mail written to the log without SMTP
+    configure_logging(app)
     app.config["REMEMBER_COOKIE_DURATION"] = dt.timedelta(
         days=app.config["REMEMBER_COOKIE_DURATION_DAYS"]
     )
     register_proxy(app)
+    register_request_id(app)  # first: every later hook's log lines carry the id
     register_extensions(app)
     register_request_checks(app)
     register_blueprints(app)

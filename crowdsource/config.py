@@ -11,6 +11,9 @@ DEV_SECRET_KEY = "dev-only-not-secret"
 
 #: short names of mail backends of our own (Flask-Mailman knows smtp, console, file, locmem)
 MAIL_BACKENDS = {"log": "crowdsource.mail.LogEmailBackend"}
+#: values of LOG_FORMAT (crowdsource.logs) and LOG_LEVEL
+LOG_FORMATS = ("json", "logfmt")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class ConfigError(RuntimeError):
@@ -29,6 +32,23 @@ def _count(env, name, default=0):
     if not text.isdigit():
         raise ConfigError(f"{name} must be a whole number (0 or more), not {text!r}")
     return int(text)
+
+
+def _choice(env, name, choices, default):
+    """One of ``choices`` (case-insensitive) from ``env[name]``; ConfigError otherwise."""
+    text = env.get(name, "").strip() or default
+    for choice in choices:
+        if text.lower() == choice.lower():
+            return choice
+    raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {text!r}")
+
+
+def log_format(environ=None):
+    """LOG_FORMAT of ``environ`` (``os.environ`` by default): "json" or "logfmt" (key=value),
+    by default "json" in production (gunicorn's master reads it too, before any app exists)."""
+    env = os.environ if environ is None else environ
+    production = env.get("CROWDSOURCE_ENV", "development") == "production"
+    return _choice(env, "LOG_FORMAT", LOG_FORMATS, "json" if production else "logfmt")
 
 
 def from_environment(environ=None):
@@ -105,6 +125,9 @@ def from_environment(environ=None):
         # and -Port headers then name the client and the address it used; with 0 they are
         # ignored, so a client cannot pass itself off as another by sending them.
         "PROXY_COUNT": _count(env, "PROXY_COUNT"),
+        # One line per log record: "json" (the default in production) or "logfmt" (key=value).
+        "LOG_FORMAT": log_format(env),
+        "LOG_LEVEL": _choice(env, "LOG_LEVEL", LOG_LEVELS, "INFO"),
         # Statistics: the running month's summary is recomputed when older than this, and the
         # public tables are kept this long per process.
         "STATS_REFRESH_SECONDS": int(env.get("STATS_REFRESH_SECONDS", "60")),
