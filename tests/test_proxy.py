@@ -4,6 +4,7 @@ trusted proxy, X-Forwarded-* headers change nothing. And a Redis that refuses or
 neither fails nor holds a request that counts."""
 
 import logging
+import re
 import socket
 import threading
 import uuid
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 
 from crowdsource import create_app, throttle
 from crowdsource.accounts.models import LoginAttempt
+from crowdsource.config import ConfigError, from_environment
 from crowdsource.db import db as _db
 from tests.conftest import Client, app_config
 from tests.helpers import PASSWORD, wait_until
@@ -235,3 +237,30 @@ def test_a_redis_that_refuses_connections_leaves_api_and_login_working(
     assert log_in(client, user.email).status_code == 302
     assert len(redis_warnings(caplog)) == 1
     app.extensions.pop("throttle_counters")
+
+
+# --- settings --------------------------------------------------------------------------------
+
+
+def production(**settings):
+    return {"CROWDSOURCE_ENV": "production", "SECRET_KEY": "a real secret", **settings}
+
+
+def test_production_cookies_are_secure_unless_a_trial_turns_that_off():
+    assert from_environment(production())["SESSION_COOKIE_SECURE"] is True
+    trial = from_environment(production(SESSION_COOKIE_SECURE="0"))
+    assert not trial["SESSION_COOKIE_SECURE"] and not trial["REMEMBER_COOKIE_SECURE"]
+
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ({"PROXY_COUNT": "one"}, "PROXY_COUNT must be a whole number (0 or more), not 'one'"),
+        ({"PROXY_COUNT": "-1"}, "PROXY_COUNT must be a whole number"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT must be one of json, logfmt, not 'xml'"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR"),
+    ],
+)
+def test_a_bad_setting_stops_the_start_with_a_message_that_says_why(setting, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        from_environment(production(**setting))
