@@ -24,6 +24,8 @@ import argparse
 import collections
 import contextlib
 import datetime as dt
+import json
+import logging
 import os
 import pathlib
 import secrets
@@ -375,11 +377,11 @@ def app_env(database, redis_url, smtp_port, web_port, secret):
         PYTHONUNBUFFERED="1",
         CROWDSOURCE_ENV="production",
         SECRET_KEY=secret,
-        # Plain http to gunicorn (no TLS proxy in front): the override of production's
-        # Secure cookies, where the app has it; the client sends them over http either way.
+        # Plain http to gunicorn (no TLS proxy in front): the documented override of
+        # production's Secure cookies, for a trial on http.
         SESSION_COOKIE_SECURE="0",
-        # One trusted proxy: each simulated person's X-Forwarded-For is its client address
-        # (where the app reads it; see bench/README.md).
+        # One trusted proxy, as behind nginx: each simulated person's X-Forwarded-For is its
+        # address, so the API's rate limit and the login limits count each person.
         PROXY_COUNT="1",
         DATABASE_URL=database.url(database.app),
         REDIS_URL=redis_url,
@@ -695,6 +697,8 @@ def main(argv=None):
     if admin_url.get_backend_name() != "postgresql":
         print("the benchmark runs on PostgreSQL only", file=sys.stderr)
         return 2
+    # aiosmtpd logs every SMTP command it reads at INFO
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     logs = pathlib.Path(tempfile.mkdtemp(prefix="bench-load-"))
     database = Database(admin_url)
     processes = Processes(logs)
@@ -758,6 +762,8 @@ def run(options, database, processes, smtp, logs):
     redis_server.start()
     gunicorn = [
         str(BIN / "gunicorn"),
+        "--config",
+        str(ROOT / "deploy" / "gunicorn.conf.py"),
         "--workers",
         str(options.web_workers),
         "--bind",
@@ -870,6 +876,7 @@ def run(options, database, processes, smtp, logs):
             }
             print(f"  jobs in Redis when it stopped (gone with it): {held}")
     totals = print_requests(recorder, elapsed)
+    print_server_times(processes)
     doubled = print_collisions(collisions)
 
     outbox, notifications, funded_twice = database_figures(engine, first_notification, first_outbox)
@@ -967,12 +974,42 @@ def run(options, database, processes, smtp, logs):
     return 0 if not problems else 1
 
 
+def log_records(processes, name):
+    """The JSON records of a process's log (LOG_FORMAT=json, production's default)."""
+    for line in processes.log(name).splitlines():
+        if line.startswith("{"):
+            with contextlib.suppress(ValueError):
+                yield json.loads(line)
+
+
+def print_server_times(processes):
+    """What gunicorn's access lines say: the time a worker spent on each request (without
+    the wait in the listen queue, which the client's figures include)."""
+    durations = collections.defaultdict(list)
+    for record in log_records(processes, "gunicorn"):
+        if record.get("logger") == "gunicorn.access" and "duration_ms" in record:
+            durations[record.get("method")].append(record["duration_ms"] / 1000)
+    every = [value for values in durations.values() for value in values]
+    by_method = "; ".join(
+        f"{method} {len(values)}: p50 {span(percentile(values, 0.5))}, "
+        f"p99 {span(percentile(values, 0.99))}"
+        for method, values in sorted(durations.items(), key=str)
+    )
+    print(
+        f"in the app (gunicorn's access log, without the wait for a free worker): "
+        f"{len(every)} requests, p50 {span(percentile(every, 0.5))}, "
+        f"p99 {span(percentile(every, 0.99))}; {by_method}"
+    )
+
+
 def print_tracebacks(processes, limit=3):
-    """The first tracebacks the app logged (gunicorn's log holds the app's)."""
-    text = processes.log("gunicorn")
-    blocks = text.split("Traceback (most recent call last):")[1 : limit + 1]
-    for block in blocks:
-        print("Traceback (most recent call last):" + block[:4000])
+    """The first errors the app servers logged, with their tracebacks."""
+    shown = 0
+    for record in log_records(processes, "gunicorn"):
+        if record.get("level") == "ERROR" and shown < limit:
+            shown += 1
+            print(f"{record.get('message')} (request {record.get('request_id')})")
+            print(record.get("exc", "")[:4000])
 
 
 if __name__ == "__main__":

@@ -202,10 +202,6 @@ class Person:
         except requests.ConnectionError:
             self.recorder.add(kind, "connection error", time.perf_counter() - started)
             return None
-        # Cookies marked Secure are sent over plain http as well: the client stands for a
-        # browser behind the TLS-terminating proxy of production (see bench/README.md).
-        for cookie in self.http.cookies:
-            cookie.secure = False
         self.recorder.add(
             kind,
             response.status_code,
