@@ -74,6 +74,8 @@ FUNDING_CONTRACTS = 2
 SOLVERS = 150
 MANAGERS = 4
 BUDGET_YUAN = (50_000, 80_000)
+#: the longest wait for every client to have logged in before the timed window opens
+ARRIVAL_TIMEOUT = 600
 
 
 # --- the database -----------------------------------------------------------------------------
@@ -496,35 +498,41 @@ class Outage(threading.Thread):
             with contextlib.suppress(Exception):
                 self.in_redis_at_stop = self.sampler.in_redis()
             self.redis_server.stop()
-            self.events.append(("stopped", time.monotonic() - self.t0))
+            self.events.append(("stopped", time.monotonic() - self.t0, utcnow()))
             time.sleep(self.seconds)
             self.redis_server.start()
-            self.events.append(("started", time.monotonic() - self.t0))
+            self.events.append(("started", time.monotonic() - self.t0, utcnow()))
         except Exception as error:  # reported, not raised in a thread
             self.error = error
 
 
 def run_clients(base_url, market, clients, seconds, think, ramp, seed_value):
+    """Start the clients (they arrive over ``ramp`` seconds and log in), then open the timed
+    window of ``seconds`` once all have arrived; returns (start of the window, seconds the
+    arrival took, threads, recorder, collisions)."""
     recorder, collisions = users.Recorder(), users.Collisions()
-    t0 = time.monotonic()
-    stop_at = t0 + seconds
+    roles = users.cast(clients)
+    window = users.Window(len(roles))
     threads = []
-    for index, (role, number) in enumerate(users.cast(clients)):
+    arrival = time.monotonic()
+    for index, (role, number) in enumerate(roles):
         rng = users.seeded_rng(seed_value, role.kind, number)
         client = role(number, base_url, market, recorder, collisions, think, rng)
-        delay = ramp * index / max(1, clients)
+        delay = ramp * index / max(1, len(roles))
 
         def start(client=client, delay=delay):
             time.sleep(delay)
             try:
-                client.run(stop_at)
+                client.run(window)
             except Exception as error:
                 recorder.add("client error", type(error).__name__, 0.0)
 
         thread = threading.Thread(target=start, daemon=True)
         thread.start()
         threads.append(thread)
-    return t0, threads, recorder, collisions
+    window.everyone.wait(timeout=ARRIVAL_TIMEOUT)
+    t0 = window.open(seconds)
+    return t0, t0 - arrival, threads, recorder, collisions
 
 
 # --- the figures -----------------------------------------------------------------------------
@@ -600,7 +608,7 @@ def drained(engine, first_notification, first_outbox):
     return waiting, unsent
 
 
-def print_requests(recorder, seconds):
+def print_requests(recorder, t0, seconds):
     print()
     header = f"{'action':<16}{'requests':>9}{'2xx':>7}{'3xx':>7}{'4xx':>7}{'5xx':>6}{'other':>7}"
     print(header + f"{'p50 ms':>9}{'p99 ms':>9}   statuses")
@@ -608,13 +616,13 @@ def print_requests(recorder, seconds):
     every = []
     for kind in sorted(recorder.samples):
         samples = recorder.samples[kind]
-        statuses = collections.Counter(status for status, _ in samples)
+        statuses = collections.Counter(status for status, _, _ in samples)
         classes = collections.Counter(
             f"{status // 100}xx" if isinstance(status, int) else "other"
             for status in statuses.elements()
         )
         totals.update(classes)
-        durations = [seconds for status, seconds in samples if isinstance(status, int)]
+        durations = [took for status, took, _ in samples if isinstance(status, int)]
         every += durations
         listed = ", ".join(
             f"{status}: {count}" for status, count in sorted(statuses.items(), key=str)
@@ -630,7 +638,13 @@ def print_requests(recorder, seconds):
         f"{totals['5xx']:>6}{totals['other']:>7}{ms(percentile(every, 0.5)):>9}"
         f"{ms(percentile(every, 0.99)):>9}"
     )
-    print(f"throughput: {count / seconds:.1f} requests/s over {seconds:.0f} s")
+    answered = sum(
+        1
+        for samples in recorder.samples.values()
+        for status, _, ended in samples
+        if isinstance(status, int) and t0 <= ended <= t0 + seconds
+    )
+    print(f"throughput: {answered / seconds:.1f} answers/s in the {seconds:.0f} s window")
     return totals
 
 
@@ -810,7 +824,7 @@ def run(options, database, processes, smtp, logs):
         + " …",
         file=sys.stderr,
     )
-    t0, threads, recorder, collisions = run_clients(
+    t0, arrival, threads, recorder, collisions = run_clients(
         base_url,
         market,
         options.clients,
@@ -859,7 +873,12 @@ def run(options, database, processes, smtp, logs):
         f"load: {options.clients} clients for {options.seconds:.0f} s (think {options.think} s, "
         f"ramp {options.ramp} s); {os.cpu_count()} CPUs, load average "
         f"{load_before[0]:.1f} before, {load_after[0]:.1f} after; the client used "
-        f"{cpu:.0f} s of CPU ({100 * cpu / elapsed:.0f} % of one core)"
+        f"{cpu:.0f} s of CPU ({100 * cpu / (arrival + elapsed):.0f} % of one core)"
+    )
+    print(
+        f"arrival: the clients logged in over {arrival:.0f} s before the window opened "
+        "(their logins are in the table, not in the window's throughput); the requests under "
+        f"way when it closed ended {max(0, elapsed - options.seconds):.0f} s later"
     )
     print(
         f"deployment: gunicorn {options.web_workers} sync workers (CROWDSOURCE_ENV=production), "
@@ -867,7 +886,7 @@ def run(options, database, processes, smtp, logs):
         "the app role; mail over SMTP to a local aiosmtpd"
     )
     if outage is not None:
-        times = ", ".join(f"{event} at {when:.1f} s" for event, when in outage.events)
+        times = ", ".join(f"{event} at {when:.1f} s" for event, when, _ in outage.events)
         print(f"Redis outage: {times}" + (f"; ERROR {outage.error}" if outage.error else ""))
         if outage.in_redis_at_stop:
             held = {
@@ -875,7 +894,7 @@ def run(options, database, processes, smtp, logs):
                 for name, (queued, running, scheduled) in outage.in_redis_at_stop.items()
             }
             print(f"  jobs in Redis when it stopped (gone with it): {held}")
-    totals = print_requests(recorder, elapsed)
+    totals = print_requests(recorder, t0, options.seconds)
     print_server_times(processes)
     doubled = print_collisions(collisions)
 
@@ -892,6 +911,15 @@ def run(options, database, processes, smtp, logs):
         f"{sum(1 for row in sent if row.attempts > 1)} needed more than one push; waiting "
         f"when the load ended: {waiting_at_end}, after the drain: {len(waiting_rows)}"
     )
+    if outage is not None and len(outage.events) == 2:
+        down, up = outage.events[0][2], outage.events[1][2]
+        during = [row for row in outbox if down <= row.created_at <= up]
+        late = [(row.sent_at - row.created_at).total_seconds() for row in during if row.sent_at]
+        print(
+            f"  written while Redis was down: {len(during)} jobs, {len(late)} handed to RQ "
+            f"since, after p50 {span(percentile(late, 0.5))}, max {span(max(late, default=None))}"
+            + ("" if during else " (no action committed during the outage: rerun, or longer)")
+        )
     for row in waiting_rows[:3]:
         print(f"  waiting: {row.job_path}{tuple(row.args)} last error {row.last_error}")
     by_queue = queue_delays(sampler)

@@ -41,7 +41,7 @@ class Recorder:
 
     def add(self, kind, status, seconds, method=None, path=None, body=None):
         with self._lock:
-            self.samples[kind].append((status, seconds))
+            self.samples[kind].append((status, seconds, time.monotonic()))
             if isinstance(status, int) and status >= 500:
                 self.server_errors.append((kind, method, path, status, (body or "")[:300]))
 
@@ -310,6 +310,27 @@ class Enterprise:
 # --- roles ----------------------------------------------------------------------------------
 
 
+class Window:
+    """The timed part of the run: it opens once every client has arrived (logged in)."""
+
+    def __init__(self, clients):
+        self.clients, self.stop_at, self.started = clients, None, None
+        self.go, self.everyone = threading.Event(), threading.Event()
+        self._arrived, self._lock = 0, threading.Lock()
+
+    def arrived(self):
+        with self._lock:
+            self._arrived += 1
+            if self._arrived >= self.clients:
+                self.everyone.set()
+
+    def open(self, seconds):
+        self.started = time.monotonic()
+        self.stop_at = self.started + seconds
+        self.go.set()
+        return self.started
+
+
 class Role:
     """One simulated client: a loop of actions with a think time between them."""
 
@@ -328,9 +349,13 @@ class Role:
             f"10.{octets // 65536 % 256}.{octets // 256 % 256}.{octets % 256}",
         )
 
-    def run(self, stop_at):
-        self.start()
-        while time.monotonic() < stop_at:
+    def run(self, window):
+        try:
+            self.start()  # logging in, before the clock starts
+        finally:
+            window.arrived()
+        window.go.wait()
+        while time.monotonic() < window.stop_at:
             self.step()
             if self.think:
                 time.sleep(self.rng.uniform(0, 2 * self.think))
