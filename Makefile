@@ -13,11 +13,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.installed-app: $(BIN)/python setup.cfg pyproject.toml
+$(VENV)/.installed-app: $(BIN)/python setup.cfg setup.py pyproject.toml
 	$(BIN)/python -m pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: $(BIN)/python setup.cfg pyproject.toml
+$(VENV)/.installed-test: $(BIN)/python setup.cfg setup.py pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@ $(VENV)/.installed-app
 
@@ -25,6 +25,8 @@ install: $(VENV)/.installed-app
 
 install-test: $(VENV)/.installed-test
 
+# Editable installs import the source tree, so its catalogs are compiled here; a built package
+# (pip install ., a wheel) compiles its own copy (setup.py).
 compile-translations: install
 	$(BIN)/pybabel -q compile -d $(TRANSLATIONS)
 

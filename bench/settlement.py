@@ -44,7 +44,7 @@ from crowdsource.payments.models import JournalEntry
 from crowdsource.tasks import services as tasks
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-MIGRATIONS = pathlib.Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS = pathlib.Path(__file__).resolve().parent.parent / "crowdsource" / "migrations"
 PGBENCH_FALLBACK = "/usr/lib/postgresql/15/bin/pgbench"
 MILESTONES_PER_CONTRACT = 4
 ENTERPRISES = 8

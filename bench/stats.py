@@ -52,7 +52,7 @@ from crowdsource.stats import periods, summary
 from crowdsource.tasks.models import Task, TaskSearchTerm
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-MIGRATIONS = pathlib.Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS = pathlib.Path(__file__).resolve().parent.parent / "crowdsource" / "migrations"
 PASSWORD = "bench password 2026"
 BATCH = 5000
 TYPES = ("development", "transfer", "consulting", "service")

@@ -1,13 +1,18 @@
 """Crowdsource: the crowdsourcing innovation marketplace. create_app() wires the application."""
 
 import datetime as dt
-import logging
+import os
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crowdsource import config as settings
 from crowdsource.extensions import babel, bootstrap, csrf, db, login_manager, mailman, migrate
+from crowdsource.logs import configure_logging, register_request_id
+
+#: the Alembic migrations ship inside the package, so an installed copy migrates from any folder
+MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 
 #: Content-Security-Policy: the app's own scripts, styles, fonts and images only.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -37,11 +42,12 @@ def create_app(config=None):
         app.instance_path,
         production=app.config["CROWDSOURCE_ENV"] == "production",
     )
-    if app.logger.level == logging.NOTSET:
-        app.logger.setLevel(logging.INFO)  # e.g. mail written to the log without SMTP
+    configure_logging(app)
     app.config["REMEMBER_COOKIE_DURATION"] = dt.timedelta(
         days=app.config["REMEMBER_COOKIE_DURATION_DAYS"]
     )
+    register_proxy(app)
+    register_request_id(app)  # first: every later hook's log lines carry the id
     register_extensions(app)
     register_request_checks(app)
     register_blueprints(app)
@@ -53,11 +59,22 @@ def create_app(config=None):
     return app
 
 
+def register_proxy(app):
+    """Behind PROXY_COUNT trusted proxies (nginx: 1), take the client's address, the scheme
+    (https), host and port from their X-Forwarded-* headers; with none, ignore those headers.
+    The app is served at the root of its host, so no X-Forwarded-Prefix is trusted."""
+    count = app.config["PROXY_COUNT"]
+    if count > 0:
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count
+        )
+
+
 def register_extensions(app):
     from crowdsource.i18n import select_locale, select_timezone
 
     db.init_app(app)
-    migrate.init_app(app, db, render_as_batch=True)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     csrf.init_app(app)
     mailman.init_app(app)
     bootstrap.init_app(app)

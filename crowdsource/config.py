@@ -12,6 +12,9 @@ DEV_SECRET_KEY = "dev-only-not-secret"
 
 #: short names of mail backends of our own (Flask-Mailman knows smtp, console, file, locmem)
 MAIL_BACKENDS = {"log": "crowdsource.mail.LogEmailBackend"}
+#: values of LOG_FORMAT (crowdsource.logs) and LOG_LEVEL
+LOG_FORMATS = ("json", "logfmt")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class ConfigError(RuntimeError):
@@ -22,6 +25,31 @@ def _bool(value, default=False):
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _count(env, name, default=0):
+    """A whole number >= 0 from ``env[name]``; ConfigError otherwise."""
+    text = env.get(name, "").strip() or str(default)
+    if not text.isdigit():
+        raise ConfigError(f"{name} must be a whole number (0 or more), not {text!r}")
+    return int(text)
+
+
+def _choice(env, name, choices, default):
+    """One of ``choices`` (case-insensitive) from ``env[name]``; ConfigError otherwise."""
+    text = env.get(name, "").strip() or default
+    for choice in choices:
+        if text.lower() == choice.lower():
+            return choice
+    raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {text!r}")
+
+
+def log_format(environ=None):
+    """LOG_FORMAT of ``environ`` (``os.environ`` by default): "json" or "logfmt" (key=value),
+    by default "json" in production (gunicorn's master reads it too, before any app exists)."""
+    env = os.environ if environ is None else environ
+    production = env.get("CROWDSOURCE_ENV", "development") == "production"
+    return _choice(env, "LOG_FORMAT", LOG_FORMATS, "json" if production else "logfmt")
 
 
 def from_environment(environ=None):
@@ -69,8 +97,10 @@ def from_environment(environ=None):
         "BABEL_DEFAULT_TIMEZONE": env.get("DEFAULT_TIMEZONE", "Asia/Shanghai"),
         # Uploads of later issues are at most 20 MB; leave room for the form around them.
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(25 * 1024 * 1024))),
-        "SESSION_COOKIE_SECURE": production,
-        "REMEMBER_COOKIE_SECURE": production,
+        # Production sends the login cookies over HTTPS only; SESSION_COOKIE_SECURE=0 lets a
+        # trial run on plain http (never for real users: the cookies could be read on the way).
+        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
+        "REMEMBER_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
         "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "scrypt"),
         # Agency brokerage (转化佣金) is capped at this rate, in basis points (3000 = 30 %).
         "MAX_BROKERAGE_BPS": int(env.get("MAX_BROKERAGE_BPS", "3000")),
@@ -106,6 +136,16 @@ def from_environment(environ=None):
         # Open-data API: requests per client and window (0 turns the limit off).
         "API_RATE_LIMIT": int(env.get("API_RATE_LIMIT", "120")),
         "API_RATE_LIMIT_SECONDS": int(env.get("API_RATE_LIMIT_SECONDS", "60")),
+        # Failed logins from one client address, any accounts, per LOGIN_THROTTLE_MINUTES
+        # (0 turns this off; each account has its own limit besides, LOGIN_THROTTLE_FAILURES).
+        "LOGIN_THROTTLE_CLIENT_FAILURES": int(env.get("LOGIN_THROTTLE_CLIENT_FAILURES", "30")),
+        # Trusted proxies in front of the app (nginx: 1). Their X-Forwarded-For, -Proto, -Host
+        # and -Port headers then name the client and the address it used; with 0 they are
+        # ignored, so a client cannot pass itself off as another by sending them.
+        "PROXY_COUNT": _count(env, "PROXY_COUNT"),
+        # One line per log record: "json" (the default in production) or "logfmt" (key=value).
+        "LOG_FORMAT": log_format(env),
+        "LOG_LEVEL": _choice(env, "LOG_LEVEL", LOG_LEVELS, "INFO"),
         # Statistics: the running month's summary is recomputed when older than this, and the
         # public tables are kept this long per process.
         "STATS_REFRESH_SECONDS": int(env.get("STATS_REFRESH_SECONDS", "60")),

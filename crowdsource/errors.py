@@ -129,8 +129,10 @@ def handle_http_exception(error):
 def handle_unexpected_error(error):
     from crowdsource.db import db
 
-    original = getattr(error, "original_exception", None) or error
-    log.error("unhandled error on %s %s", request.method, request.path, exc_info=original)
+    # Flask has logged an unhandled exception already (one record, with its traceback); an
+    # InternalServerError raised on purpose it has not.
+    if getattr(error, "original_exception", None) is None:
+        log.error("internal error on %s %s", request.method, request.path, exc_info=error)
     # After a failed statement PostgreSQL refuses every query of the transaction, and the
     # error page's navigation makes some.
     db.session.rollback()

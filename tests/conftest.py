@@ -190,10 +190,11 @@ def app_config(database_url, **overrides):
         "SWEEP_ON_ACCESS_SECONDS": 0,  # tests sweep explicitly, at the times they choose
         # A cheap scrypt: tests hash many passwords; production keeps werkzeug's default.
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
-        # Each test sees the statistics of its own data, and the rate limit only where a
+        # Each test sees the statistics of its own data, and the rate limits only where a
         # test sets one: no figures cached in the process across tests, no shared counter.
         "STATS_CACHE_SECONDS": 0,
         "API_RATE_LIMIT": 0,
+        "LOGIN_THROTTLE_CLIENT_FAILURES": 0,
     }
     config.update(overrides)
     return config

@@ -127,6 +127,7 @@ def site(tmp_path_factory):
     run = uuid.uuid4().hex[:10]
     tmp = tmp_path_factory.mktemp("runbook")
     values = {
+        "REPOSITORY": str(ROOT),
         "CHECKOUT": str(ROOT),
         "VENV": str(BIN.parent),
         "ENV_FILE": str(tmp / "etc" / "env"),
@@ -157,12 +158,13 @@ def site(tmp_path_factory):
         env["PGPASSWORD"] = admin.password
     script = "set -euo pipefail\n" + "\n".join(blocks_of(""))
     try:
-        # The checkout is the working folder while the migrations are found from it.
+        work = tmp / "work"  # any folder but the checkout, as the README says
+        work.mkdir()
         result = subprocess.run(
             ["bash", "-c", script],
             input=f"{ADMIN_PASSWORD}\n",
             env=env,
-            cwd=ROOT,
+            cwd=work,
             capture_output=True,
             text=True,
             timeout=600,

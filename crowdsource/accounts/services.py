@@ -69,13 +69,25 @@ def _recent_failures(email, now, window):
     return sorted(db.session.scalars(query), reverse=True)
 
 
-def authenticate(email, password, ip=None, now=None, max_failures=5, window_minutes=15):
+def authenticate(
+    email, password, ip=None, now=None, max_failures=5, window_minutes=15, client_limit=None
+):
     """Check a login and record the attempt.
 
     Returns the user, or None for a wrong email or password (the failure is recorded).
     Raises TooManyAttempts, without checking the password, while the account has had
-    ``max_failures`` failures within ``window_minutes``.
+    ``max_failures`` failures within ``window_minutes``, or while the client (``ip``) has used
+    up its ``client_limit`` (a crowdsource.throttle.ClientLimit of failures, any accounts).
     """
+    waiting = client_limit.seconds_to_wait() if client_limit is not None else 0
+    if waiting:
+        raise TooManyAttempts(
+            _l(
+                "Too many failed logins from your address. Try again in %(minutes)d minutes.",
+                minutes=max(1, (waiting + 59) // 60),
+            ),
+            retry_after=waiting,
+        )
     email = normalize_email(email)
     now = now or utcnow()
     window = dt.timedelta(minutes=window_minutes)
@@ -98,6 +110,8 @@ def authenticate(email, password, ip=None, now=None, max_failures=5, window_minu
         ok = passwords.verify_password(user.password_hash, password) and user.is_active
     db.session.add(LoginAttempt(email=email, succeeded=ok, ip=ip, at=now))
     db.session.flush()
+    if not ok and client_limit is not None:
+        client_limit.count()
     return user if ok else None
 
 

@@ -16,6 +16,7 @@ from crowdsource.accounts.models import Membership, User
 from crowdsource.db import db, transaction
 from crowdsource.errors import DomainError
 from crowdsource.i18n import current_language
+from crowdsource.throttle import ClientLimit, client_address
 from crowdsource.web import ConfirmForm, form_page, get_or_404, redirect_next
 
 
@@ -46,13 +47,22 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         config = current_app.config
+        client = client_address()
+        failures_of_client = ClientLimit(
+            current_app,
+            "login-failures",
+            client,
+            config["LOGIN_THROTTLE_CLIENT_FAILURES"],
+            config["LOGIN_THROTTLE_MINUTES"] * 60,
+        )
         with transaction():
             user = services.authenticate(
                 form.email.data,
                 form.password.data,
-                ip=request.remote_addr,
+                ip=client,
                 max_failures=config["LOGIN_THROTTLE_FAILURES"],
                 window_minutes=config["LOGIN_THROTTLE_MINUTES"],
+                client_limit=failures_of_client,
             )
         if user is not None:
             login_user(user, remember=form.remember.data)
