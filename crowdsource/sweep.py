@@ -18,6 +18,7 @@ import time
 
 from flask import current_app, request
 
+from crowdsource import outbox
 from crowdsource.db import transaction, utcnow
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ def sweep_due(now=None):
         ratings_published = ratings.sweep_due(now)
     with transaction():
         waiting_on_stripe = card.sweep_due(now)
+    with transaction():
+        jobs_purged = outbox.purge_sent(now)
     return {
         "tasks_ended": ended,
         "milestones_released": released,
@@ -54,6 +57,7 @@ def sweep_due(now=None):
         **{f"disputes_{name}": count for name, count in cases.items()},
         "ratings_published": ratings_published,
         **waiting_on_stripe,
+        "outbox_rows_purged": jobs_purged,
     }
 
 
