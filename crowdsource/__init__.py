@@ -37,6 +37,11 @@ def create_app(config=None):
     app.config.from_object(settings.BaseSettings)
     app.config.update(settings.from_environment())
     app.config.update(config or {})
+    app.config["UPLOAD_FOLDER"] = settings.upload_folder(
+        app.config["UPLOAD_FOLDER"],
+        app.instance_path,
+        production=app.config["CROWDSOURCE_ENV"] == "production",
+    )
     configure_logging(app)
     app.config["REMEMBER_COOKIE_DURATION"] = dt.timedelta(
         days=app.config["REMEMBER_COOKIE_DURATION_DAYS"]

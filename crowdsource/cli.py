@@ -1,6 +1,10 @@
 """Flask commands: centers, users, demo data."""
 
+import os
+import sys
+
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from crowdsource.accounts import centers as center_services
@@ -34,7 +38,11 @@ def add_center(code, name_zh, name_en, level, parent):
     if parent:
         parent_center = center_services.find_center(parent)
         if parent_center is None:
-            _fail(f"No center {parent!r}.")
+            _fail(
+                f"No center {parent!r} to be the parent: add it first (e.g. "
+                f"`flask centers add {parent} 山东省 Shandong --level province`); "
+                "`flask centers list` shows the centers there are."
+            )
     try:
         with transaction():
             center = center_services.add_center(code, name_zh, name_en, level, parent_center)
@@ -50,21 +58,73 @@ def list_centers():
         click.echo(f"{'  ' * center.depth}{center.code}  {center.name_zh} / {center.name_en}")
 
 
+#: where `flask users create-admin` finds the password when not on standard input
+ADMIN_PASSWORD_VARIABLE = "CROWDSOURCE_ADMIN_PASSWORD"
+
+
 @users_cli.command("create-admin")
 @click.argument("email")
 @click.option("--name", default="Administrator", help="Display name.")
-@click.password_option(help="Password (asked for if not given).")
-def create_admin(email, name, password):
-    """Create an admin account, or make an existing account an admin."""
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input.",
+)
+def create_admin(email, name, password_stdin):
+    """Create an admin account, or make an existing account an admin.
+
+    The password of a new account is read from standard input with --password-stdin, else
+    from the variable CROWDSOURCE_ADMIN_PASSWORD, else asked for when a terminal is attached.
+    The address and the password must pass the registration form's checks.
+    """
+    problem = _email_problem(email)
+    if problem:
+        _fail(f"Not a valid email address: {email!r}. {problem}")
+    with transaction():
+        user = account_services.find_user_by_email(email)
+        if user is not None:
+            user.is_admin = True
+            click.echo(f"{user.email} is an admin (an existing account: its password is kept).")
+            return
+    password = _admin_password(password_stdin)
     try:
         with transaction():
-            user = account_services.find_user_by_email(email)
-            if user is None:
-                user = account_services.register_user(email, password, name)
+            user = account_services.register_user(email, password, name)
             user.is_admin = True
     except DomainError as error:
         _fail(error.message)
     click.echo(f"{user.email} is an admin.")
+
+
+def _email_problem(email):
+    """Why ``email`` would be refused by the registration form (its message), or None."""
+    from werkzeug.datastructures import MultiDict
+    from wtforms import Form
+
+    from crowdsource.accounts.forms import RegistrationForm
+
+    class EmailOnly(Form):
+        email = RegistrationForm.email  # the registration form's field, with its validators
+
+    form = EmailOnly(MultiDict({"email": email}))
+    form.validate()
+    return " ".join(str(message) for message in form.errors.get("email", [])) or None
+
+
+def _admin_password(from_stdin):
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            _fail("--password-stdin: standard input has no password (its first line is empty).")
+        return password
+    if os.environ.get(ADMIN_PASSWORD_VARIABLE):
+        return os.environ[ADMIN_PASSWORD_VARIABLE]
+    if not sys.stdin.isatty():
+        _fail(
+            "No password: no terminal to ask on. Give it on standard input with "
+            f"--password-stdin, or in the variable {ADMIN_PASSWORD_VARIABLE}."
+        )
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
 @users_cli.command("make-manager")
@@ -83,21 +143,42 @@ def make_manager(email, center):
     click.echo(f"{user.email} manages {found.name_en} and its sub-centers.")
 
 
+def _refuse_demo_in_production(force):
+    if current_app.config["CROWDSOURCE_ENV"] == "production" and not force:
+        _fail(
+            "CROWDSOURCE_ENV=production: the demo data adds accounts that anyone can log in "
+            "to with the published demo password. Nothing was changed; use --force to seed "
+            "it anyway (never on a site with real users)."
+        )
+
+
+#: --force of the demo commands
+force_option = click.option(
+    "--force", is_flag=True, help="Seed even when CROWDSOURCE_ENV=production."
+)
+
+
 @click.command("seed-demo")
-def seed_demo():
-    """Create the demo centers, organizations and users (again and again: idempotent)."""
+@force_option
+def seed_demo(force):
+    """Create the demo centers, organizations and users (again and again: idempotent).
+    Refused in production unless --force."""
     from crowdsource import demo
 
+    _refuse_demo_in_production(force)
     with transaction():
         created = demo.seed()
     click.echo("Demo data created." if created else "Demo data already present.")
 
 
 @click.command("seed-demo-history")
-def seed_demo_history():
-    """Give the demo market two years of completed contracts (after seed-demo; idempotent)."""
+@force_option
+def seed_demo_history(force):
+    """Give the demo market two years of completed contracts (after seed-demo; idempotent).
+    Refused in production unless --force."""
     from crowdsource import demo_history
 
+    _refuse_demo_in_production(force)
     with transaction():
         created = demo_history.seed_history()
     click.echo("Demo history created." if created else "Demo history already present.")

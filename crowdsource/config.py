@@ -2,7 +2,8 @@
 
 The embedded default is a SQLite file under ``instance/``, jobs run inline and mail is
 printed to the console. Production (``CROWDSOURCE_ENV=production``) refuses to start
-without a real ``SECRET_KEY``.
+without a real ``SECRET_KEY`` or without an absolute ``UPLOAD_FOLDER`` (see
+:func:`upload_folder`).
 """
 
 import os
@@ -103,7 +104,8 @@ def from_environment(environ=None):
         "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "scrypt"),
         # Agency brokerage (转化佣金) is capped at this rate, in basis points (3000 = 30 %).
         "MAX_BROKERAGE_BPS": int(env.get("MAX_BROKERAGE_BPS", "3000")),
-        "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER"),  # default: instance/uploads
+        # Uploaded files: made absolute by upload_folder() when the app is built.
+        "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER") or None,
         # A TrueType font with Chinese glyphs for contract PDFs; default: one fontconfig finds,
         # else reportlab's built-in STSong-Light (no file needed).
         "CONTRACT_PDF_FONT": env.get("CONTRACT_PDF_FONT") or None,
@@ -128,6 +130,9 @@ def from_environment(environ=None):
         ),
         # Deadlines are swept on access at most this often without a separate sweeper.
         "SWEEP_ON_ACCESS_SECONDS": int(env.get("SWEEP_ON_ACCESS_SECONDS", "30")),
+        # How often `rq cron crowdsource.cron` enqueues the sweep (crowdsource/cron.py reads
+        # the variable itself); while its sweeps run, requests leave the sweep to it.
+        "SWEEP_INTERVAL_SECONDS": int(env.get("SWEEP_INTERVAL_SECONDS", "60")),
         # Open-data API: requests per client and window (0 turns the limit off).
         "API_RATE_LIMIT": int(env.get("API_RATE_LIMIT", "120")),
         "API_RATE_LIMIT_SECONDS": int(env.get("API_RATE_LIMIT_SECONDS", "60")),
@@ -146,6 +151,24 @@ def from_environment(environ=None):
         "STATS_REFRESH_SECONDS": int(env.get("STATS_REFRESH_SECONDS", "60")),
         "STATS_CACHE_SECONDS": int(env.get("STATS_CACHE_SECONDS", "600")),
     }
+
+
+def upload_folder(value, instance_path, production=False):
+    """The folder of uploaded files (task attachments, contract files) as an absolute path;
+    app servers and workers all resolve it here, when the app is built.
+
+    An absolute ``UPLOAD_FOLDER`` is used as it is; a relative one lies under the app's
+    instance folder (``instance_path``), never under the process's working directory, which
+    differs between a server and a worker; unset, it is ``<instance folder>/uploads``. In
+    production every app server and worker must see the same files: ``UPLOAD_FOLDER`` must
+    then be an absolute path (a volume they all mount), or the app refuses to start.
+    """
+    if production and not (value and os.path.isabs(value)):
+        raise ConfigError(
+            "UPLOAD_FOLDER must be an absolute path when CROWDSOURCE_ENV=production: the "
+            f"folder that every app server and worker shares (got {value!r})"
+        )
+    return os.path.normpath(os.path.join(instance_path, value or "uploads"))
 
 
 class BaseSettings:

@@ -15,7 +15,7 @@ from crowdsource.queue import run_job
 cron.register(
     run_job,
     f"{os.environ.get('RQ_QUEUE', 'crowdsource')}-{outbox.DEFAULT}",
-    args=("crowdsource.sweep:sweep_due",),
+    args=("crowdsource.sweep:scheduled_sweep",),
     interval=int(os.environ.get("SWEEP_INTERVAL_SECONDS", "60")),
     name="sweep",
 )

@@ -268,7 +268,11 @@ def waiting(limit=50):
     return count, oldest, rows
 
 
-def purge_sent(now=None, keep_days=7):
+#: days a sent row is kept (for the admin and the load benchmark's delays), then purged
+KEEP_SENT_DAYS = 7
+
+
+def purge_sent(now=None, keep_days=KEEP_SENT_DAYS):
     """Delete rows sent more than ``keep_days`` ago (run by the sweep)."""
     cutoff = (now or utcnow()) - dt.timedelta(days=keep_days)
     result = db.session.execute(sa.delete(OutboxJob).where(OutboxJob.sent_at < cutoff))

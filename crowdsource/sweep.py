@@ -1,7 +1,15 @@
 """The sweep: every time-based transition is found by a query, not by a scheduled job.
 
-Run by `flask sweep` (once, or `--every N` seconds in production) and, where nothing else
-runs it, at most every SWEEP_ON_ACCESS_SECONDS by an incoming request.
+Run by `rq cron crowdsource.cron` in production (a worker runs :func:`scheduled_sweep` every
+SWEEP_INTERVAL_SECONDS), by `flask sweep` (once, or `--every N` seconds) and, where nothing
+else runs it, at most every SWEEP_ON_ACCESS_SECONDS by an incoming request.
+
+Requests find out by themselves whether the scheduled sweep runs: each scheduled sweep leaves
+a record in Redis that expires after :data:`FRESH_INTERVALS` sweep intervals. While it is
+there, requests leave the sweep alone; once cron or the workers stop, the record expires and
+requests sweep again. A Redis that fails or hangs costs a request at most the bounded
+timeouts of crowdsource.queue.redis_connection, and the request then sweeps (the sweep is safe
+to repeat).
 """
 
 import logging
@@ -10,10 +18,14 @@ import time
 
 from flask import current_app, request
 
+from crowdsource import outbox
 from crowdsource.db import transaction, utcnow
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
+
+#: a scheduled sweep counts as running for this many SWEEP_INTERVAL_SECONDS after the last one
+FRESH_INTERVALS = 3
 
 
 def sweep_due(now=None):
@@ -36,6 +48,8 @@ def sweep_due(now=None):
         ratings_published = ratings.sweep_due(now)
     with transaction():
         waiting_on_stripe = card.sweep_due(now)
+    with transaction():
+        jobs_purged = outbox.purge_sent(now)
     return {
         "tasks_ended": ended,
         "milestones_released": released,
@@ -43,7 +57,43 @@ def sweep_due(now=None):
         **{f"disputes_{name}": count for name, count in cases.items()},
         "ratings_published": ratings_published,
         **waiting_on_stripe,
+        "outbox_rows_purged": jobs_purged,
     }
+
+
+def scheduled_sweep():
+    """The job `rq cron crowdsource.cron` enqueues: run the sweep, then record in Redis that a
+    scheduled sweep ran, so that requests stop sweeping while the record is fresh."""
+    result = sweep_due()
+    app = current_app._get_current_object()
+    seconds = FRESH_INTERVALS * max(1, app.config["SWEEP_INTERVAL_SECONDS"])
+    _redis(app).set(scheduled_sweep_key(app), utcnow().isoformat(), ex=seconds)
+    return result
+
+
+def scheduled_sweep_key(app):
+    """The Redis key of the record of the last scheduled sweep (under the queues' prefix)."""
+    return f"{app.config['RQ_QUEUE']}:sweep:scheduled"
+
+
+def scheduled_sweep_runs(app):
+    """Whether a scheduled sweep ran within its last few intervals. False without Redis, and
+    when Redis fails: then nobody knows, and the request sweeps."""
+    from crowdsource import outbox
+
+    if not app.config.get("REDIS_URL") or outbox.redis_down():
+        return False
+    try:
+        return bool(_redis(app).exists(scheduled_sweep_key(app)))
+    except Exception as error:  # redis' errors, and any other: never the request's problem
+        outbox.mark_redis_down(error)
+        return False
+
+
+def _redis(app):
+    from crowdsource.queue import redis_connection
+
+    return redis_connection(app)
 
 
 def sweep_on_access():
@@ -58,7 +108,8 @@ def sweep_on_access():
         return
     try:
         state["last"] = time.monotonic()
-        sweep_due()
+        if not scheduled_sweep_runs(app):
+            sweep_due()
     except Exception:
         log.exception("sweep on access failed")
     finally:

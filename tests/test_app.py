@@ -18,6 +18,7 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
 def test_production_uses_secure_cookies(monkeypatch):
     monkeypatch.setenv("CROWDSOURCE_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "a real secret")
+    monkeypatch.setenv("UPLOAD_FOLDER", "/srv/crowdsource/uploads")
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     assert app.secret_key == "a real secret"

@@ -2,15 +2,20 @@
 
 import collections
 import contextvars
+import os
 import re
+import select
+import sys
 from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 
 from crowdsource import demo, demo_market
 from crowdsource.accounts import authz
 from crowdsource.accounts.centers import find_center
 from crowdsource.accounts.models import Center, Membership, Organization, User
+from crowdsource.accounts.passwords import verify_password
 from crowdsource.accounts.services import find_user_by_email
 from crowdsource.bids.models import Bid, BidStatus
 from crowdsource.contracts.models import Contract
@@ -28,7 +33,7 @@ from crowdsource.tasks.models import (
     TaskStatus,
     Visibility,
 )
-from tests.helpers import table_counts
+from tests.helpers import PASSWORD, PATIENCE, form_errors, table_counts, wait_until
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -72,7 +77,8 @@ def test_centers_add_refuses_a_wrong_level_with_a_message(app, db):
 def test_create_admin_and_make_manager(app, db, centers):
     runner = app.test_cli_runner()
     result = runner.invoke(
-        args=["users", "create-admin", "root@example.com", "--password", "an admin passphrase"]
+        args=["users", "create-admin", "root@example.com", "--password-stdin"],
+        input="an admin passphrase\n",
     )
     assert result.exit_code == 0, result.output
     admin = find_user_by_email("root@example.com")
@@ -82,6 +88,197 @@ def test_create_admin_and_make_manager(app, db, centers):
     assert authz.managed_centers(admin) == [centers["qingdao"]]
     result = runner.invoke(args=["users", "make-manager", "nobody@example.com", "qingdao"])
     assert result.exit_code != 0 and "No user with email nobody@example.com." in result.output
+
+
+def users_count(db):
+    db.session.expire_all()
+    return db.session.scalar(sa.select(sa.func.count(User.id)))
+
+
+def test_create_admin_reads_the_password_from_stdin_and_the_admin_logs_in(app, client, db):
+    result = app.test_cli_runner().invoke(
+        args=["users", "create-admin", "root@example.com", "--password-stdin"],
+        input="an admin passphrase\nignored second line\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "root@example.com is an admin." in result.output
+    response = client.post(
+        "/login", data={"email": "root@example.com", "password": "an admin passphrase"}
+    )
+    assert response.status_code == 302
+    assert client.get("/admin/jobs").status_code == 200  # an admin's page
+
+
+def test_create_admin_takes_the_password_from_the_environment(app, db):
+    result = app.test_cli_runner().invoke(
+        args=["users", "create-admin", "root@example.com"],
+        env={"CROWDSOURCE_ADMIN_PASSWORD": "an admin passphrase"},
+    )
+    assert result.exit_code == 0, result.output
+    user = find_user_by_email("root@example.com")
+    assert user.is_admin and verify_password(user.password_hash, "an admin passphrase")
+
+
+def test_create_admin_without_a_terminal_or_a_password_fails_and_stores_nothing(app, db):
+    result = app.test_cli_runner().invoke(
+        args=["users", "create-admin", "root@example.com"],
+        env={"CROWDSOURCE_ADMIN_PASSWORD": None},
+    )
+    assert result.exit_code == 1
+    assert "no terminal to ask on" in result.output and "--password-stdin" in result.output
+    assert "Traceback" not in result.output
+    assert users_count(db) == 0
+
+
+def test_create_admin_with_empty_stdin_fails(app, db):
+    result = app.test_cli_runner().invoke(
+        args=["users", "create-admin", "root@example.com", "--password-stdin"], input=""
+    )
+    assert result.exit_code == 1 and "standard input has no password" in result.output
+    assert users_count(db) == 0
+
+
+@pytest.mark.parametrize(
+    "address", ["not an email", "root@", "@example.com", "root@example", "a b@example.com", ""]
+)
+def test_create_admin_refuses_what_the_registration_form_refuses(app, client, db, address):
+    # The registration form refuses the address too, with the same messages.
+    page = client.post(
+        "/register",
+        data={
+            "email": address,
+            "display_name": "Root",
+            "password": "an admin passphrase",
+            "confirm": "an admin passphrase",
+            "locale": "en",
+        },
+    )
+    messages = form_errors(page)["email"]
+    assert page.status_code == 400 and messages
+    result = app.test_cli_runner().invoke(
+        args=["users", "create-admin", address, "--password-stdin"],
+        input="an admin passphrase\n",
+    )
+    assert result.exit_code == 1
+    assert f"Not a valid email address: {address!r}. {' '.join(messages)}" in result.output
+    assert users_count(db) == 0
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("short", "Use at least 10 characters."),
+        ("password123", "This password is too common."),
+        ("root@example.com", "Do not use your email or name as your password."),
+    ],
+)
+def test_create_admin_refuses_a_password_registration_refuses(app, db, password, message):
+    result = app.test_cli_runner().invoke(
+        args=["users", "create-admin", "root@example.com", "--password-stdin"],
+        input=f"{password}\n",
+    )
+    assert result.exit_code == 1 and message in result.output
+    assert users_count(db) == 0
+
+
+def test_create_admin_makes_an_existing_account_an_admin_and_keeps_its_password(app, db, make_user):
+    user = make_user(email="root@example.com")
+    result = app.test_cli_runner().invoke(args=["users", "create-admin", "root@example.com"])
+    assert result.exit_code == 0, result.output
+    assert "its password is kept" in result.output
+    db.session.refresh(user)
+    assert user.is_admin and verify_password(user.password_hash, PASSWORD)
+
+
+def test_create_admin_asks_for_the_password_on_a_terminal(app, db, tmp_path):
+    """A real terminal (a pseudo-terminal): the command asks twice, hiding what is typed."""
+    import pty
+    import subprocess
+
+    env = dict(
+        os.environ,
+        FLASK_APP="crowdsource",
+        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        PASSWORD_HASH_METHOD=app.config["PASSWORD_HASH_METHOD"],
+    )
+    env.pop("CROWDSOURCE_ADMIN_PASSWORD", None)
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [
+            os.path.join(os.path.dirname(sys.executable), "flask"),
+            "users",
+            "create-admin",
+            "root@example.com",
+        ],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env=env,
+        cwd=tmp_path,
+    )
+    os.close(terminal)
+    screen = read_until(controller, "Password: ")
+    os.write(controller, b"an admin passphrase\n")
+    screen += read_until(controller, "Repeat for confirmation: ")
+    os.write(controller, b"an admin passphrase\n")
+    screen += read_until(controller, "is an admin.")
+    assert process.wait(timeout=PATIENCE) == 0, screen
+    os.close(controller)
+    assert "an admin passphrase" not in screen  # not echoed
+    assert find_user_by_email("root@example.com").is_admin
+
+
+def read_until(descriptor, text):
+    """What the program wrote on the terminal up to and including ``text``."""
+    seen = b""
+    wanted = text.encode()
+
+    def arrived():
+        nonlocal seen
+        ready, _, _ = select.select([descriptor], [], [], 0.1)
+        if ready:
+            seen += os.read(descriptor, 4096)
+        return wanted in seen
+
+    wait_until(arrived, PATIENCE, f"{text!r} on the terminal (saw {seen!r})", interval=0)
+    return seen.decode(errors="replace")
+
+
+def test_centers_add_explains_a_missing_parent(app, db):
+    result = app.test_cli_runner().invoke(
+        args=[
+            "centers",
+            "add",
+            "qingdao",
+            "青岛市",
+            "Qingdao",
+            "--level",
+            "city",
+            "--parent",
+            "shandong",
+        ]
+    )
+    assert result.exit_code == 1
+    assert "No center 'shandong' to be the parent: add it first" in result.output
+    assert "flask centers add shandong" in result.output
+    assert db.session.scalar(sa.select(sa.func.count(Center.id))) == 0
+
+
+@pytest.mark.parametrize("command", ["seed-demo", "seed-demo-history"])
+def test_demo_seeding_is_refused_in_production(app, db, monkeypatch, command):
+    monkeypatch.setitem(app.config, "CROWDSOURCE_ENV", "production")
+    before = table_counts()
+    result = app.test_cli_runner().invoke(args=[command])
+    assert result.exit_code == 1
+    assert "CROWDSOURCE_ENV=production" in result.output and "--force" in result.output
+    assert table_counts() == before
+
+
+def test_demo_seeding_in_production_with_force(app, db, monkeypatch):
+    monkeypatch.setitem(app.config, "CROWDSOURCE_ENV", "production")
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--force"])
+    assert result.exit_code == 0 and "Demo data created." in result.output
+    assert find_user_by_email("admin@example.com").is_admin
 
 
 def _organization(db, code):

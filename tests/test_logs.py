@@ -176,6 +176,7 @@ def test_gunicorn_with_the_deploy_config_writes_one_access_line_per_request(tmp_
     env = dict(os.environ, CROWDSOURCE_ENV="production", SECRET_KEY="test-secret")
     env.update(DATABASE_URL=url, PROXY_COUNT="1", WEB_CONCURRENCY="1")
     env.update(SWEEP_ON_ACCESS_SECONDS="0", MAIL_BACKEND="locmem")
+    env.update(UPLOAD_FOLDER=str(tmp_path / "uploads"))  # production needs an absolute one
     for name in ("REDIS_URL", "LOG_FORMAT", "GUNICORN_CMD_ARGS", "GUNICORN_BIND"):
         env.pop(name, None)
     out, err = tmp_path / "access.log", tmp_path / "error.log"

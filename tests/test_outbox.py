@@ -432,3 +432,20 @@ def test_waiting_rows_are_listed_with_their_age(app, db, make_user, clock, redis
     count, oldest, waiting = job_outbox.waiting()
     assert count == 1 and [row.job_path for row in waiting] == ["crowdsource.sweep:sweep_due"]
     assert dt.timedelta(minutes=3) <= clock.now() - oldest < dt.timedelta(minutes=4)
+
+
+def test_the_sweep_purges_rows_sent_a_week_ago_and_keeps_waiting_ones(
+    app, db, make_user, clock, redis_queue, monkeypatch
+):
+    from crowdsource.sweep import sweep_due
+
+    with transaction():
+        job_outbox.add("crowdsource.sweep:sweep_due", [])  # sent at once
+    # Redis "down" for this process: the next row waits.
+    monkeypatch.setitem(app.extensions, "redis_down_until", time.monotonic() + 60)
+    with transaction():
+        job_outbox.add("crowdsource.sweep:sweep_due", [])
+    clock.advance(days=job_outbox.KEEP_SENT_DAYS, hours=1)
+    assert sweep_due()["outbox_rows_purged"] == 1
+    (waiting,) = rows()
+    assert waiting.sent_at is None

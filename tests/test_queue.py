@@ -141,7 +141,7 @@ def test_rq_cron_enqueues_the_sweep_and_a_worker_ends_bidding(
     scheduler = CronScheduler(connection=queue.connection)
     scheduler.load_config_from_file("crowdsource.cron")
     assert [job.name for job in scheduler.enqueue_jobs()] == ["sweep"]
-    assert ("crowdsource.sweep:sweep_due",) in [job.args for job in queue.jobs]
+    assert ("crowdsource.sweep:scheduled_sweep",) in [job.args for job in queue.jobs]
     assert str(task.status) == "open"
     run_worker_until_done(queue)
     db.session.refresh(task)

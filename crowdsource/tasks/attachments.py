@@ -38,10 +38,10 @@ OFFICE_XML = {"docx", "xlsx", "pptx"}
 
 
 def upload_folder():
-    folder = current_app.config.get("UPLOAD_FOLDER") or os.path.join(
-        current_app.instance_path, "uploads"
-    )
-    path = pathlib.Path(folder)
+    """The folder of every uploaded file (task attachments, contract files): the app's
+    UPLOAD_FOLDER, made absolute when the app was built (crowdsource.config.upload_folder), so
+    that every app server and worker with the same settings reads and writes the same files."""
+    path = pathlib.Path(current_app.config["UPLOAD_FOLDER"])
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -115,7 +115,10 @@ def test_running_the_sweep_again_changes_nothing(db, market, make_task, make_bid
 
     assert sweep_due()["tasks_ended"] == 0
     assert sweep_due(utcnow() + dt.timedelta(days=365))["tasks_ended"] == 0
-    assert table_counts() == before and len(outbox) == mails
+    # A year on, the sweep has purged the outbox's sent rows (the jobs' log), nothing else.
+    before.pop("job_outbox")
+    assert {**table_counts(), "job_outbox": None} == {**before, "job_outbox": None}
+    assert len(outbox) == mails
     db.session.refresh(closed)
     db.session.refresh(expired)
     assert (closed.status, expired.status) == ("closed", "expired")
