@@ -404,12 +404,14 @@ class RedisServer:
         )
 
 
-def app_env(database, redis_url, smtp_port, web_port, secret):
+def app_env(database, redis_url, smtp_port, web_port, secret, uploads):
     """The environment of every app process: production settings, plain http."""
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("STRIPE_", "MAIL_", "TEST_", "DATABASE_", "REDIS_", "RQ_"))
+        if not key.startswith(
+            ("STRIPE_", "MAIL_", "TEST_", "DATABASE_", "REDIS_", "RQ_", "UPLOAD_")
+        )
     }
     env.update(
         FLASK_APP="crowdsource",
@@ -430,6 +432,8 @@ def app_env(database, redis_url, smtp_port, web_port, secret):
         MAIL_SERVER="127.0.0.1",
         MAIL_PORT=str(smtp_port),
         PAYMENT_PROVIDER="manual",
+        # Production wants the folder every app server and worker shares (none is uploaded).
+        UPLOAD_FOLDER=str(uploads),
     )
     return env
 
@@ -779,7 +783,9 @@ def run(options, database, processes, smtp, logs):
     smtp.start()
     web_port = free_port()
     redis_server = RedisServer(processes, free_port())
-    env = app_env(database, redis_server.url, smtp.port, web_port, secrets.token_hex(24))
+    uploads = logs / "uploads"
+    uploads.mkdir()
+    env = app_env(database, redis_server.url, smtp.port, web_port, secrets.token_hex(24), uploads)
     owner_url = database.url(database.owner)
 
     started = time.monotonic()
