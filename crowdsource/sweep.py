@@ -79,8 +79,6 @@ def scheduled_sweep_key(app):
 def scheduled_sweep_runs(app):
     """Whether a scheduled sweep ran within its last few intervals. False without Redis, and
     when Redis fails: then nobody knows, and the request sweeps."""
-    from crowdsource import outbox
-
     if not app.config.get("REDIS_URL") or outbox.redis_down():
         return False
     try:

@@ -21,18 +21,13 @@ that was not yet accepted is never stored.
 import asyncio
 import email
 import email.policy
-import socket
 import threading
 
 from aiosmtpd.controller import Controller
 
+from tests.servers import free_port
+
 HOLD_POINTS = ("before_accept", "after_accept")
-
-
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class FakeSMTP:
@@ -51,7 +46,7 @@ class FakeSMTP:
     # --- running --------------------------------------------------------------------------
 
     def start(self):
-        self.port = _free_port()
+        self.port = free_port()
         self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
         self._controller.start()
         return self

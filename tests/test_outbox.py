@@ -9,7 +9,6 @@ and never answers (a hung Redis).
 import contextlib
 import datetime as dt
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -25,14 +24,9 @@ from crowdsource.errors import DomainError
 from crowdsource.outbox import OutboxJob
 from tests.helpers import PATIENCE, unavailable, wait_until
 from tests.queues import Queues
+from tests.servers import SilentServer, free_port
 
 INVITE_JOB = "crowdsource.accounts.jobs:send_invitation_email"
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class PrivateRedis:
@@ -75,34 +69,9 @@ def private_redis(tmp_path):
     server.stop()
 
 
-class HungRedis:
-    """A server that accepts every connection and never answers; counts the connections."""
-
-    def __init__(self):
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"redis://127.0.0.1:{self.listener.getsockname()[1]}/0"
-        self.connections, self._open = 0, []
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self):
-        while True:
-            try:
-                connection, _ = self.listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            self._open.append(connection)  # held open, never read: every command hangs
-
-    def close(self):
-        self.listener.close()
-        for connection in self._open:
-            connection.close()
-
-
 @pytest.fixture
 def hung_redis():
-    server = HungRedis()
+    server = SilentServer()
     yield server
     server.close()
 
@@ -125,14 +94,11 @@ def redis_at(app, monkeypatch):
 
 
 def rows():
-    return job_outbox_rows(OutboxJob.id)
-
-
-def job_outbox_rows(order):
+    """The outbox's rows as stored now, in the order they were written."""
     from crowdsource.db import db
 
     db.session.expire_all()
-    return db.session.scalars(sa.select(OutboxJob).order_by(order)).all()
+    return db.session.scalars(sa.select(OutboxJob).order_by(OutboxJob.id)).all()
 
 
 def invite_through_the_page(client, login, owner, organization, email):

@@ -5,7 +5,6 @@ neither fails nor holds a request that counts."""
 
 import logging
 import re
-import socket
 import threading
 import uuid
 
@@ -18,6 +17,7 @@ from crowdsource.config import ConfigError, from_environment
 from crowdsource.db import db as _db
 from tests.conftest import Client, app_config
 from tests.helpers import PASSWORD, wait_until
+from tests.servers import SilentServer, free_port
 
 #: the proxy's own address, as the app server sees it
 PROXY = "10.0.0.2"
@@ -142,31 +142,6 @@ def test_a_forwarded_value_that_is_no_address_counts_as_the_proxy(proxy, db):
 # --- a Redis that fails --------------------------------------------------------------------
 
 
-class SilentServer:
-    """A TCP server on 127.0.0.1 that accepts connections and never answers (a hung Redis);
-    counts the connections it accepted."""
-
-    def __init__(self):
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.accepted = []
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self):
-        while True:
-            try:
-                connection, _ = self.listener.accept()
-            except OSError:
-                return
-            self.accepted.append(connection)
-
-    def close(self):
-        self.listener.close()
-        for connection in self.accepted:
-            connection.close()
-
-
 @pytest.fixture
 def silent_redis():
     server = SilentServer()
@@ -177,9 +152,7 @@ def silent_redis():
 @pytest.fixture
 def refusing_redis():
     """The URL of a port nobody listens on: connections are refused."""
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        port = listener.getsockname()[1]
-    return f"redis://127.0.0.1:{port}/0"
+    return f"redis://127.0.0.1:{free_port()}/0"
 
 
 def within(seconds, action):

@@ -24,7 +24,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -37,6 +36,7 @@ import redis
 import sqlalchemy as sa
 
 from tests.helpers import PATIENCE, unavailable, wait_until
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -286,12 +286,6 @@ def test_the_app_role_may_not_change_the_schema_or_truncate(site, statement):
                 connection.execute(sa.text(statement))
     finally:
         engine.dispose()
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Service:

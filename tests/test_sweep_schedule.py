@@ -3,7 +3,6 @@ requests do not sweep; once cron stops and it expires, requests sweep again; a R
 hangs breaks no request and stops no sweep (real Redis, and a server that never answers)."""
 
 import datetime as dt
-import socket
 import time
 
 import pytest
@@ -13,6 +12,7 @@ from crowdsource.db import transaction, utcnow
 from crowdsource.sweep import FRESH_INTERVALS, scheduled_sweep_key
 from crowdsource.tasks.models import TaskStatus
 from tests.helpers import wait_until
+from tests.servers import SilentServer
 
 
 @pytest.fixture
@@ -86,10 +86,10 @@ def test_without_redis_requests_sweep(app, client, db, overdue_task, sweeping_on
 
 @pytest.fixture
 def hung_redis_url():
-    """A port that accepts connections (the kernel's backlog) and never answers."""
-    listener = socket.create_server(("127.0.0.1", 0), backlog=16)
-    yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
-    listener.close()
+    """A server that accepts connections and never answers."""
+    server = SilentServer()
+    yield server.url
+    server.close()
 
 
 def test_a_hung_redis_costs_a_request_a_bounded_wait_and_the_request_sweeps(
