@@ -19,7 +19,7 @@ from crowdsource.errors import Conflict, DomainError, NotAllowed, NotFound
 from crowdsource.lifecycle import transition
 from crowdsource.money import format_bps, format_money
 from crowdsource.notifications.models import Kind
-from crowdsource.notifications.services import notify
+from crowdsource.notifications.services import Amount, notify
 from crowdsource.payments import policy
 from crowdsource.tasks import access
 from crowdsource.tasks import services as tasks
@@ -157,7 +157,7 @@ def place_bid(actor, task, details, now=None):
         f"/tasks/{task.id}/bids",
         task,
         task=task.title,
-        amount=format_money(bid.price_fen),
+        amount=Amount(bid.price_fen),
     )
     db.session.flush()
     return bid

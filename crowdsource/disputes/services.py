@@ -33,7 +33,7 @@ from crowdsource.errors import Conflict, DomainError, NotAllowed, NotFound
 from crowdsource.lifecycle import transition
 from crowdsource.money import format_money
 from crowdsource.notifications.models import Kind
-from crowdsource.notifications.services import notify
+from crowdsource.notifications.services import Amount, notify
 from crowdsource.payments import escrow
 
 MAX_TEXT = 10_000
@@ -424,8 +424,8 @@ def rule(actor, dispute_id, release_fen, refund_fen, reason, now=None):
         dispute,
         Kind.DISPUTE_RULED,
         managers=False,
-        release=format_money(release_fen),
-        refund=format_money(refund_fen),
+        release=Amount(release_fen),
+        refund=Amount(refund_fen),
         reason=reason,
     )
     return dispute
@@ -450,8 +450,8 @@ def rule_on_appeal(actor, dispute_id, uphold, reason, release_fen=None, refund_f
         dispute,
         Kind.DISPUTE_RULED,
         managers=False,
-        release=format_money(release_fen),
-        refund=format_money(refund_fen),
+        release=Amount(release_fen),
+        refund=Amount(refund_fen),
         reason=reason,
     )
     _make_final(dispute, milestone, actor, now, _l("ruled on appeal"))
@@ -545,7 +545,7 @@ def sweep_due(now=None):
             Kind.DISPUTE_DEADLINE,
             sides=(dispute.respondent_side,),
             managers=False,
-            date=dispute.respond_by.strftime("%Y-%m-%d %H:%M UTC"),
+            date=dispute.respond_by,
         )
         counts["reminders"] += 1
     for dispute in db.session.scalars(
@@ -560,7 +560,7 @@ def sweep_due(now=None):
             dispute,
             Kind.DISPUTE_DEADLINE,
             managers=False,
-            date=dispute.appeal_due_at.strftime("%Y-%m-%d %H:%M UTC"),
+            date=dispute.appeal_due_at,
         )
         counts["reminders"] += 1
     db.session.flush()
