@@ -55,12 +55,7 @@ def _link(bid):
 
 
 def _check(actor, task, details, now):
-    if not task.accepts_bids(now):
-        raise DomainError(_l("This task does not accept bids any more."))
-    if not access.can_view_full(actor, task):
-        raise DomainError(_l("Accept the task's confidentiality terms before bidding."))
-    if access.is_member(actor, task):
-        raise NotAllowed(_l("You cannot bid on a task of your own organization."))
+    tasks.require("bid", actor, task, now)
     if details.agency is not None and (
         details.agency.kind != OrgKind.AGENCY or not authz.can_act_for(actor, details.agency)
     ):
