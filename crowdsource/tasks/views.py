@@ -183,15 +183,9 @@ def show(task_id):
     task = get_or_404(Task, task_id)
     access.require_view(current_user, task)
     is_member = access.is_member(current_user, task)
+    # a visitor who may bid sees their own bids (or why they cannot bid) in a card of its own
     bidder_card = current_user.is_authenticated and not is_member
-    my_bids = []
-    if bidder_card:
-        mine = Bid.bidder_id == current_user.id
-        organization_ids = authz.organization_ids_of(current_user)
-        if organization_ids:
-            mine = sa.or_(mine, Bid.agency_id.in_(organization_ids))
-        query = sa.select(Bid).where(Bid.task_id == task.id, mine).order_by(Bid.id)
-        my_bids = db.session.scalars(query).all()
+    my_bids = _bids_of_current_user(task) if bidder_card else []
     visible_questions = questions.visible_questions(current_user, task)
     contract = _contract_of(task)
     return render_template(
@@ -220,6 +214,16 @@ def show(task_id):
         contract=contract,
         funded=_work_started(contract),
     )
+
+
+def _bids_of_current_user(task):
+    """The bids on the task by the current user or an agency of theirs, oldest first."""
+    mine = Bid.bidder_id == current_user.id
+    organization_ids = authz.organization_ids_of(current_user)
+    if organization_ids:
+        mine = sa.or_(mine, Bid.agency_id.in_(organization_ids))
+    query = sa.select(Bid).where(Bid.task_id == task.id, mine).order_by(Bid.id)
+    return db.session.scalars(query).all()
 
 
 def _contract_of(task):
