@@ -19,7 +19,7 @@ from crowdsource.errors import Conflict, DomainError, NotAllowed, NotFound
 from crowdsource.lifecycle import transition
 from crowdsource.money import format_bps, format_money
 from crowdsource.notifications.models import Kind
-from crowdsource.notifications.services import notify
+from crowdsource.notifications.services import Amount, notify
 from crowdsource.payments import policy
 from crowdsource.tasks import access
 from crowdsource.tasks import services as tasks
@@ -55,12 +55,7 @@ def _link(bid):
 
 
 def _check(actor, task, details, now):
-    if not task.accepts_bids(now):
-        raise DomainError(_l("This task does not accept bids any more."))
-    if not access.can_view_full(actor, task):
-        raise DomainError(_l("Accept the task's confidentiality terms before bidding."))
-    if access.is_member(actor, task):
-        raise NotAllowed(_l("You cannot bid on a task of your own organization."))
+    tasks.require("bid", actor, task, now)
     if details.agency is not None and (
         details.agency.kind != OrgKind.AGENCY or not authz.can_act_for(actor, details.agency)
     ):
@@ -157,7 +152,7 @@ def place_bid(actor, task, details, now=None):
         f"/tasks/{task.id}/bids",
         task,
         task=task.title,
-        amount=format_money(bid.price_fen),
+        amount=Amount(bid.price_fen),
     )
     db.session.flush()
     return bid

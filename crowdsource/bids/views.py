@@ -17,6 +17,7 @@ from crowdsource.errors import DomainError
 from crowdsource.money import fen_to_yuan_text, format_bps
 from crowdsource.payments import policy
 from crowdsource.tasks import access
+from crowdsource.tasks import services as task_services
 from crowdsource.tasks.models import Task
 from crowdsource.web import ConfirmForm, form_page, get_or_404
 
@@ -156,7 +157,7 @@ def mine():
 @login_required
 def compare(task_id):
     task = get_or_404(Task, task_id)
-    access.require_member(current_user, task)
+    task_services.require("compare_bids", current_user, task)
     bids = db.session.scalars(
         sa.select(Bid)
         .where(Bid.task_id == task.id, Bid.status != BidStatus.WITHDRAWN)

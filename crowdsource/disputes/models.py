@@ -123,6 +123,20 @@ class Dispute(db.Model):
         return Side.SOLVER if self.opened_by_side == Side.CLIENT else Side.CLIENT
 
     @property
+    def awaits_response(self):
+        """The respondent still may answer (the case has not gone to the managers)."""
+        return self.status == DisputeStatus.OPEN
+
+    @property
+    def ruling_pending(self):
+        """A first ruling stands, neither final nor appealed: the appeal window's time."""
+        return self.status == DisputeStatus.RULED
+
+    @property
+    def is_final(self):
+        return self.status == DisputeStatus.FINAL
+
+    @property
     def ruling(self):
         """The ruling in force: the appeal's if there is one, else the first."""
         return self.rulings[-1] if self.rulings else None

@@ -2,6 +2,10 @@
 the task's center, the ruling, waiving or appealing it, the appeal to the parent center, and the
 final ruling that moves the money — once, through :mod:`crowdsource.payments.escrow`.
 
+Who may take which step of a case is written once, in :data:`RULES`: each step raises the
+refusal its rule gives, and the case page shows exactly the steps :func:`allowed_actions`
+returns.
+
 Every step locks the dispute's row (after the contract's and the milestone's, in that order,
 when money may move) and checks the state, so two managers ruling at once, or a ruling racing
 the appeal window's end, make one decision.
@@ -33,7 +37,7 @@ from crowdsource.errors import Conflict, DomainError, NotAllowed, NotFound
 from crowdsource.lifecycle import transition
 from crowdsource.money import format_money
 from crowdsource.notifications.models import Kind
-from crowdsource.notifications.services import notify
+from crowdsource.notifications.services import Amount, notify
 from crowdsource.payments import escrow
 
 MAX_TEXT = 10_000
@@ -109,6 +113,130 @@ def get_visible(user, dispute_id):
 
 def of_milestone(milestone_id):
     return db.session.scalar(sa.select(Dispute).filter_by(milestone_id=milestone_id))
+
+
+def _hearing_refusal(actor, dispute):
+    """NotAllowed unless the actor is the manager hearing the case now (who took it, or its
+    appeal) and still may hear it."""
+    hearing = (
+        dispute.appeal_manager_id
+        if dispute.status == DisputeStatus.APPEALED
+        else dispute.manager_id
+    )
+    if hearing is None or hearing != actor.id or not may_hear(actor, dispute):
+        return NotAllowed(_l("Only the manager who took the case can do this."))
+    return None
+
+
+def _may_respond(actor, dispute, now):
+    if side_of(actor, dispute) != dispute.respondent_side:
+        return NotAllowed(_l("Only the other party responds to a dispute."))
+    if dispute.status != DisputeStatus.OPEN:
+        return Conflict(_l("The dispute has been answered already."))
+    return None
+
+
+def _may_post(actor, dispute, now):
+    if dispute.status == DisputeStatus.FINAL:
+        return Conflict(_l("The case is closed."))
+    side = side_of(actor, dispute)
+    if side is None and getattr(actor, "id", None) not in (
+        dispute.manager_id,
+        dispute.appeal_manager_id,
+    ):
+        return NotAllowed()
+    if side is not None and side == dispute.respondent_side and dispute.awaits_response:
+        return Conflict(_l("Answer the dispute with your response first."))
+    return None
+
+
+def _may_waive(actor, dispute, now):
+    side = side_of(actor, dispute)
+    if side is None:
+        return NotAllowed()
+    if dispute.status != DisputeStatus.RULED:
+        return Conflict(_l("There is no ruling open to appeal."))
+    waived = dispute.client_waived_at if side == Side.CLIENT else dispute.solver_waived_at
+    if waived is not None:
+        return Conflict(_l("You have already accepted the ruling."))
+    return None
+
+
+def _may_appeal(actor, dispute, now):
+    if side_of(actor, dispute) is None:
+        return NotAllowed()
+    if dispute.status != DisputeStatus.RULED:
+        return Conflict(_l("There is no ruling open to appeal."))
+    if now > dispute.appeal_due_at:
+        return Conflict(_l("The appeal window has closed."))
+    return None
+
+
+def _may_take(actor, dispute, now):
+    if not may_hear(actor, dispute):
+        return NotAllowed(_l("You cannot take this case."))
+    if dispute.status == DisputeStatus.APPEALED:
+        taken = dispute.appeal_manager_id is not None
+    elif dispute.status in (DisputeStatus.RESPONDED, DisputeStatus.UNDER_REVIEW):
+        taken = dispute.manager_id is not None
+    elif dispute.status == DisputeStatus.OPEN:
+        return Conflict(_l("The other party still has time to respond."))
+    else:
+        return Conflict(_l("This case is not waiting for a manager."))
+    return Conflict(_l("Another manager has taken this case.")) if taken else None
+
+
+def _may_request_information(actor, dispute, now):
+    if dispute.status not in (DisputeStatus.UNDER_REVIEW, DisputeStatus.APPEALED):
+        return Conflict(_l("This case is not under review."))
+    return _hearing_refusal(actor, dispute)
+
+
+def _may_rule(actor, dispute, now):
+    if refused := _hearing_refusal(actor, dispute):
+        return refused
+    if dispute.status != DisputeStatus.UNDER_REVIEW:
+        return Conflict(_l("This case is not under review."))
+    return None
+
+
+def _may_rule_on_appeal(actor, dispute, now):
+    if refused := _hearing_refusal(actor, dispute):
+        return refused
+    if dispute.status != DisputeStatus.APPEALED:
+        return Conflict(_l("This case is not under appeal."))
+    return None
+
+
+#: each step of a case and its rule: (actor, dispute, now) → the DomainError refusing it, or
+#: None when the actor may take it
+RULES = {
+    "respond": _may_respond,
+    "post": _may_post,
+    "waive": _may_waive,
+    "appeal": _may_appeal,
+    "take": _may_take,
+    "ask": _may_request_information,
+    "rule": _may_rule,
+    "rule_on_appeal": _may_rule_on_appeal,
+}
+
+
+def refusal(action, actor, dispute, now=None):
+    """Why ``actor`` may not take the step ``action`` of the case now, or None."""
+    return RULES[action](actor, dispute, now or utcnow())
+
+
+def _require(action, actor, dispute, now=None):
+    refused = refusal(action, actor, dispute, now)
+    if refused is not None:
+        raise refused
+
+
+def allowed_actions(actor, dispute, now=None):
+    """The steps (keys of :data:`RULES`) ``actor`` may take on the case now."""
+    now = now or utcnow()
+    return frozenset(action for action, rule in RULES.items() if rule(actor, dispute, now) is None)
 
 
 # --- locking and telling -----------------------------------------------------------------
@@ -212,8 +340,7 @@ def respond(actor, dispute_id, body, now=None):
     now = now or utcnow()
     body = _text(body, _l("Write your response."))
     dispute = _lock(dispute_id)
-    if side_of(actor, dispute) != dispute.respondent_side:
-        raise NotAllowed(_l("Only the other party responds to a dispute."))
+    _require("respond", actor, dispute, now)
     transition(dispute, DisputeStatus.RESPONDED, DISPUTE_MOVES, actor=actor)
     dispute.responded_at = now
     entry = _entry(dispute, actor, EntryKind.RESPONSE, body)
@@ -227,13 +354,7 @@ def post(actor, dispute_id, body):
     final."""
     body = _text(body, _l("Write a message."))
     dispute = _lock(dispute_id)
-    if dispute.status == DisputeStatus.FINAL:
-        raise Conflict(_l("The case is closed."))
-    if side_of(actor, dispute) is None and actor.id not in (
-        dispute.manager_id,
-        dispute.appeal_manager_id,
-    ):
-        raise NotAllowed()
+    _require("post", actor, dispute)
     entry = _entry(dispute, actor, EntryKind.MESSAGE, body)
     _tell(dispute, Kind.DISPUTE_MESSAGE, author=actor.display_name)
     return entry
@@ -243,14 +364,9 @@ def waive_appeal(actor, dispute_id, now=None):
     """A party accepts the ruling; when both have, it is final at once and the money moves."""
     now = now or utcnow()
     dispute, milestone = _lock_with_money(dispute_id)
+    _require("waive", actor, dispute, now)
     side = side_of(actor, dispute)
-    if side is None:
-        raise NotAllowed()
-    if dispute.status != DisputeStatus.RULED:
-        raise Conflict(_l("There is no ruling open to appeal."))
     field = "client_waived_at" if side == Side.CLIENT else "solver_waived_at"
-    if getattr(dispute, field) is not None:
-        raise Conflict(_l("You have already accepted the ruling."))
     setattr(dispute, field, now)
     audit.record("dispute", dispute.id, "appeal_waived", actor, reason=str(side.label))
     if dispute.client_waived_at and dispute.solver_waived_at:
@@ -265,12 +381,7 @@ def appeal(actor, dispute_id, reason, now=None):
     now = now or utcnow()
     reason = _text(reason, _l("Explain why you appeal."))
     dispute = _lock(dispute_id)
-    if side_of(actor, dispute) is None:
-        raise NotAllowed()
-    if dispute.status != DisputeStatus.RULED:
-        raise Conflict(_l("There is no ruling open to appeal."))
-    if now > dispute.appeal_due_at:
-        raise Conflict(_l("The appeal window has closed."))
+    _require("appeal", actor, dispute, now)
     transition(dispute, DisputeStatus.APPEALED, DISPUTE_MOVES, actor=actor, reason=reason)
     dispute.appealed_by_id = actor.id
     dispute.appeal_reason = reason
@@ -345,22 +456,13 @@ def take(actor, dispute_id, now=None):
     on appeal, the appeal."""
     now = now or utcnow()
     dispute = _lock(dispute_id)
-    if not may_hear(actor, dispute):
-        raise NotAllowed(_l("You cannot take this case."))
+    _require("take", actor, dispute, now)
     if dispute.status == DisputeStatus.APPEALED:
-        if dispute.appeal_manager_id is not None:
-            raise Conflict(_l("Another manager has taken this case."))
         dispute.appeal_manager_id = actor.id
-    elif dispute.status in (DisputeStatus.RESPONDED, DisputeStatus.UNDER_REVIEW):
-        if dispute.manager_id is not None:
-            raise Conflict(_l("Another manager has taken this case."))
+    else:
         if dispute.status == DisputeStatus.RESPONDED:
             transition(dispute, DisputeStatus.UNDER_REVIEW, DISPUTE_MOVES, actor=actor)
         dispute.manager_id = actor.id
-    elif dispute.status == DisputeStatus.OPEN:
-        raise Conflict(_l("The other party still has time to respond."))
-    else:
-        raise Conflict(_l("This case is not waiting for a manager."))
     dispute.taken_at = now
     audit.record("dispute", dispute.id, "taken", actor)
     db.session.flush()
@@ -369,23 +471,11 @@ def take(actor, dispute_id, now=None):
     return dispute
 
 
-def _require_hearing(actor, dispute):
-    hearing = (
-        dispute.appeal_manager_id
-        if dispute.status == DisputeStatus.APPEALED
-        else dispute.manager_id
-    )
-    if hearing != actor.id or not may_hear(actor, dispute):
-        raise NotAllowed(_l("Only the manager who took the case can do this."))
-
-
 def request_information(actor, dispute_id, side, body):
     """The manager hearing the case asks a party for more information."""
     body = _text(body, _l("Say what information you need."))
     dispute = _lock(dispute_id)
-    if dispute.status not in (DisputeStatus.UNDER_REVIEW, DisputeStatus.APPEALED):
-        raise Conflict(_l("This case is not under review."))
-    _require_hearing(actor, dispute)
+    _require("ask", actor, dispute)
     side = Side(side)
     entry = _entry(dispute, actor, EntryKind.INFO_REQUEST, body, addressed_to=side)
     _tell(dispute, Kind.DISPUTE_INFO_REQUESTED, sides=(side,), managers=False, reason=body)
@@ -413,9 +503,7 @@ def rule(actor, dispute_id, release_fen, refund_fen, reason, now=None):
     now = now or utcnow()
     reason = _text(reason, _l("Give the reasons for the ruling."))
     dispute = _lock(dispute_id)
-    _require_hearing(actor, dispute)
-    if dispute.status != DisputeStatus.UNDER_REVIEW:
-        raise Conflict(_l("This case is not under review."))
+    _require("rule", actor, dispute, now)
     _amounts(dispute, release_fen, refund_fen)
     _add_ruling(dispute, RulingStage.FIRST, actor, release_fen, refund_fen, reason, None)
     transition(dispute, DisputeStatus.RULED, DISPUTE_MOVES, actor=actor, reason=reason)
@@ -424,8 +512,8 @@ def rule(actor, dispute_id, release_fen, refund_fen, reason, now=None):
         dispute,
         Kind.DISPUTE_RULED,
         managers=False,
-        release=format_money(release_fen),
-        refund=format_money(refund_fen),
+        release=Amount(release_fen),
+        refund=Amount(refund_fen),
         reason=reason,
     )
     return dispute
@@ -437,9 +525,7 @@ def rule_on_appeal(actor, dispute_id, uphold, reason, release_fen=None, refund_f
     now = now or utcnow()
     reason = _text(reason, _l("Give the reasons for the ruling."))
     dispute, milestone = _lock_with_money(dispute_id)
-    _require_hearing(actor, dispute)
-    if dispute.status != DisputeStatus.APPEALED:
-        raise Conflict(_l("This case is not under appeal."))
+    _require("rule_on_appeal", actor, dispute, now)
     first = dispute.ruling
     if uphold:
         release_fen, refund_fen = first.release_fen, first.refund_fen
@@ -450,8 +536,8 @@ def rule_on_appeal(actor, dispute_id, uphold, reason, release_fen=None, refund_f
         dispute,
         Kind.DISPUTE_RULED,
         managers=False,
-        release=format_money(release_fen),
-        refund=format_money(refund_fen),
+        release=Amount(release_fen),
+        refund=Amount(refund_fen),
         reason=reason,
     )
     _make_final(dispute, milestone, actor, now, _l("ruled on appeal"))
@@ -545,7 +631,7 @@ def sweep_due(now=None):
             Kind.DISPUTE_DEADLINE,
             sides=(dispute.respondent_side,),
             managers=False,
-            date=dispute.respond_by.strftime("%Y-%m-%d %H:%M UTC"),
+            date=dispute.respond_by,
         )
         counts["reminders"] += 1
     for dispute in db.session.scalars(
@@ -560,7 +646,7 @@ def sweep_due(now=None):
             dispute,
             Kind.DISPUTE_DEADLINE,
             managers=False,
-            date=dispute.appeal_due_at.strftime("%Y-%m-%d %H:%M UTC"),
+            date=dispute.appeal_due_at,
         )
         counts["reminders"] += 1
     db.session.flush()

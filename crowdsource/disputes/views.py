@@ -9,7 +9,7 @@ from crowdsource.accounts import authz
 from crowdsource.contracts import files, timeline
 from crowdsource.contracts import services as contracts
 from crowdsource.contracts.models import ContractFile, Milestone, MilestoneStatus
-from crowdsource.db import db, transaction, utcnow
+from crowdsource.db import db, transaction
 from crowdsource.disputes import bp, services
 from crowdsource.disputes.forms import (
     AppealRulingForm,
@@ -101,7 +101,7 @@ def show(dispute_id):
         "disputes/show.html",
         dispute=dispute,
         side=services.side_of(current_user, dispute),
-        may_hear=services.may_hear(current_user, dispute),
+        actions=services.allowed_actions(current_user, dispute),
         overdue=services.is_overdue(dispute),
         attached=attached,
         parts=parts,
@@ -114,7 +114,6 @@ def show(dispute_id):
         ruling_form=RulingForm(),
         appeal_form=appeal_form,
         confirm=ConfirmForm(),
-        now=utcnow(),
     )
 
 

@@ -1,4 +1,5 @@
-"""Jobs of the notifications package: e-mail a notification in its reader's language, once.
+"""Jobs of the notifications package: e-mail a notification in its reader's language and time
+zone (as they are when the mail is sent), once.
 
 The job is safe to run again (RQ retries it when it fails or its work horse is killed): a
 notification whose ``emailed_at`` is set is not sent again, and every attempt sends the same
@@ -34,6 +35,8 @@ def _compose(notification_id):
     user = db.session.get(User, notification.user_id)
     if not user.email_notifications:
         return None
+    # Written now, as the reader reads: their language, amounts in its format, moments in
+    # their time zone (messages.values reads it from the reader's profile).
     with force_locale(str(user.locale)):
         subject = messages.subject(notification)
         lines = [subject, messages.detail(notification), ""]

@@ -1,13 +1,53 @@
-"""The text of each kind of notification, in the current language."""
+"""The text of each kind of notification, made when it is read: in the current language (the
+reader's, on their pages and in their e-mail), with amounts in that language's format and
+moments in the reader's time zone (the values are stored typed: see
+crowdsource/notifications/services.py)."""
 
+import datetime as dt
+import zoneinfo
+
+from flask import current_app
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 
+from crowdsource.accounts.models import User
+from crowdsource.db import db
+from crowdsource.money import format_money
 from crowdsource.notifications.models import Kind
+
+
+def reader_zone(notification):
+    """The time zone of the notification's reader (the default zone if theirs is unknown)."""
+    reader = db.session.get(User, notification.user_id)
+    for name in (getattr(reader, "timezone", None), current_app.config["BABEL_DEFAULT_TIMEZONE"]):
+        try:
+            return zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+            continue
+    return dt.UTC
+
+
+def values(notification):
+    """The notification's values as text for its reader: an amount (``{"fen": …}``) as the
+    current language writes money, a moment (``{"utc": …}``) in the reader's time zone, text
+    as stored (so rows written before values were typed read as they always did)."""
+    shown = {}
+    zone = None
+    for key, value in (notification.params or {}).items():
+        if isinstance(value, dict) and isinstance(value.get("fen"), int):
+            shown[key] = format_money(value["fen"])
+        elif isinstance(value, dict) and isinstance(value.get("utc"), str):
+            zone = zone or reader_zone(notification)
+            moment = dt.datetime.fromisoformat(value["utc"]).astimezone(zone)
+            shown[key] = format_datetime(moment, "medium", rebase=False)
+        else:
+            shown[key] = value
+    return shown
 
 
 def subject(notification):
     """A one-line text of the notification (the list entry and the mail subject)."""
-    p = notification.params
+    p = values(notification)
     texts = {
         Kind.QUESTION_ASKED: lambda: _("New question on “%(task)s”", task=p["task"]),
         Kind.QUESTION_ANSWERED: lambda: _(
@@ -80,7 +120,7 @@ def subject(notification):
 
 def detail(notification):
     """More text for the mail body and the list, or an empty string."""
-    p = notification.params
+    p = values(notification)
     reasoned = (
         Kind.BID_REJECTED,
         Kind.TASK_CANCELLED,

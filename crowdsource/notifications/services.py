@@ -1,9 +1,25 @@
 """Notification services: notify people, mark notifications read.
 
+A notification stores values, not sentences: its text is made each time it is read (the
+list, the e-mail), in the reader's language and time zone (crowdsource/notifications/
+messages.py). ``notify(..., **params)`` stores each value in the row's JSON by its type:
+
+- text (a task's title, a reason, a contract number, a name): a JSON string, shown as stored;
+- an amount of money, passed as ``Amount(fen)``: ``{"fen": 120000}`` (integer fen), shown as
+  the reader's language writes yuan (``¥1,200.00``);
+- a moment, passed as an aware ``datetime``: ``{"utc": "2026-12-05T04:00:00+00:00"}`` (UTC,
+  ISO 8601), shown in the reader's time zone.
+
+A bare number is refused (is it fen, yuan, a count?). Rows written before values were typed
+hold only strings — amounts and times as they were formatted then — and are shown as stored.
+
 E-mail goes out for the important kinds, by a job after the commit, to users who have not
 turned e-mail off. RQ retries a mail job that failed or was killed; the job sends each
 notification once, always with the Message-ID stored here when the notification is created.
 """
+
+import dataclasses
+import datetime as dt
 
 import sqlalchemy as sa
 
@@ -40,10 +56,36 @@ EMAILED = {
 }
 
 
+@dataclasses.dataclass(frozen=True)
+class Amount:
+    """An amount of money a notification shows: stored as integer fen, formatted when read."""
+
+    fen: int
+
+    def __post_init__(self):
+        if not isinstance(self.fen, int) or isinstance(self.fen, bool):
+            raise TypeError(f"an amount is integer fen, not {self.fen!r}")
+
+
+def stored_value(value):
+    """The JSON a notification keeps for one of its values (see the module's docstring)."""
+    if isinstance(value, Amount):
+        return {"fen": value.fen}
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"a notification's moment must be aware (UTC): {value!r}")
+        return {"utc": value.astimezone(dt.UTC).isoformat()}
+    if isinstance(value, int | float):
+        raise TypeError(f"pass an amount as Amount(fen), a count as text: {value!r}")
+    return str(value)
+
+
 def notify(users, kind, link, about_task=None, **params):
     """Create a notification of ``kind`` about a task for each user (once per user).
 
-    ``params`` are the values its message shows (the task's title as ``task``, …). Those of the
+    ``params`` are the values its message shows (the task's title as ``task``, an
+    ``Amount`` as ``amount``, a ``datetime`` as ``date``, …), stored as values, never as
+    formatted text (see the module's docstring). Those of the
     e-mailed kinds get their Message-ID now and a mail job after the commit.
     """
     notifications = []
@@ -57,7 +99,7 @@ def notify(users, kind, link, about_task=None, **params):
             user_id=user.id,
             kind=kind,
             task_id=about_task.id if about_task is not None else None,
-            params={key: str(value) for key, value in params.items()},
+            params={key: stored_value(value) for key, value in params.items()},
             link=link,
         )
         db.session.add(notification)

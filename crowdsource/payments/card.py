@@ -26,9 +26,8 @@ from crowdsource.contracts.models import (
 from crowdsource.db import db, lock, relock, utcnow
 from crowdsource.errors import DomainError
 from crowdsource.lifecycle import transition
-from crowdsource.money import format_money
 from crowdsource.notifications.models import Kind
-from crowdsource.notifications.services import notify
+from crowdsource.notifications.services import Amount, notify
 from crowdsource.payments import escrow, ledger, stripe_api
 from crowdsource.payments import payouts as payouts_module
 from crowdsource.payments.models import (
@@ -405,7 +404,7 @@ def complete_payout(payout_id, transfer_id, now=None):
         f"/contracts/{contract.id}",
         contract.task,
         number=contract.number,
-        amount=format_money(payout.amount_fen),
+        amount=Amount(payout.amount_fen),
     )
     db.session.flush()
     return payout

@@ -32,7 +32,7 @@ from crowdsource.errors import Conflict, DomainError, NotAllowed
 from crowdsource.lifecycle import transition
 from crowdsource.money import format_money
 from crowdsource.notifications.models import Kind
-from crowdsource.notifications.services import notify
+from crowdsource.notifications.services import Amount, notify
 from crowdsource.payments import commission, ledger
 from crowdsource.payments.models import (
     AccountKind,
@@ -223,7 +223,7 @@ def fund_milestone(milestone_id, amount_fen, provider, actor=None, now=None, not
     transition(milestone, MilestoneStatus.FUNDED, MILESTONE_MOVES, actor=actor, reason=note)
     milestone.funded_at = now
     for side in (Side.SOLVER, Side.CLIENT):
-        _tell(contract, side, Kind.MILESTONE_FUNDED, milestone, amount=format_money(due))
+        _tell(contract, side, Kind.MILESTONE_FUNDED, milestone, amount=Amount(due))
     db.session.flush()
     return milestone
 
@@ -309,7 +309,7 @@ def _release(milestone, actor, now, description):
     milestone.settled_at = now
     milestone.review_due_at = None
     net = commission.split(milestone.amount_fen, contract.rates).payee
-    _tell(contract, Side.SOLVER, Kind.MILESTONE_RELEASED, milestone, amount=format_money(net))
+    _tell(contract, Side.SOLVER, Kind.MILESTONE_RELEASED, milestone, amount=Amount(net))
     _settle_contract(contract, actor, now)
 
 
@@ -526,7 +526,7 @@ def sweep_due(now=None):
             Side.CLIENT,
             Kind.MILESTONE_RELEASED,
             milestone,
-            amount=format_money(milestone.amount_fen),
+            amount=Amount(milestone.amount_fen),
         )
         released += 1
     db.session.flush()
@@ -552,7 +552,7 @@ def remind_reviews(now=None, ahead=dt.timedelta(days=2)):
             Side.CLIENT,
             Kind.REVIEW_ENDING,
             milestone,
-            date=milestone.review_due_at.strftime("%Y-%m-%d %H:%M UTC"),
+            date=milestone.review_due_at,
         )
     db.session.flush()
     return len(milestones)
@@ -637,7 +637,7 @@ def settle_ruling(milestone, release_fen, actor, now, description):
             Side.SOLVER,
             Kind.MILESTONE_RELEASED,
             milestone,
-            amount=format_money(parts.payee),
+            amount=Amount(parts.payee),
         )
     _resume_contract(contract, actor, now)
     db.session.flush()

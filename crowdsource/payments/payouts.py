@@ -14,7 +14,7 @@ from crowdsource.errors import Conflict, DomainError, NotAllowed
 from crowdsource.lifecycle import transition
 from crowdsource.money import format_money
 from crowdsource.notifications.models import Kind
-from crowdsource.notifications.services import notify
+from crowdsource.notifications.services import Amount, notify
 from crowdsource.payments import escrow, ledger
 from crowdsource.payments.models import PAYOUT_MOVES, Payout, PayoutStatus
 from crowdsource.queue import enqueue
@@ -165,7 +165,7 @@ def send_payout(actor, payout, bank_reference, now=None):
         f"/contracts/{contract.id}",
         contract.task,
         number=contract.number,
-        amount=format_money(payout.amount_fen),
+        amount=Amount(payout.amount_fen),
     )
     db.session.flush()
     return payout

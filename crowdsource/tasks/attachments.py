@@ -11,8 +11,8 @@ from flask_babel import lazy_gettext as _l
 
 from crowdsource.db import after_commit, db
 from crowdsource.errors import DomainError, NotFound
-from crowdsource.tasks import access
-from crowdsource.tasks.models import TaskAttachment, TaskStatus
+from crowdsource.tasks import access, services
+from crowdsource.tasks.models import TaskAttachment
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_PER_TASK = 20
@@ -81,9 +81,7 @@ def problem(filename, stream):
 
 def add(actor, task, file_storage):
     """Attach an uploaded file to a draft or open task of the actor's organization."""
-    access.require_member(actor, task)
-    if task.status not in (TaskStatus.DRAFT, TaskStatus.OPEN):
-        raise DomainError(_l("Files can be attached to drafts and open tasks only."))
+    services.require("attach", actor, task)
     if len(task.attachments) >= MAX_PER_TASK:
         raise DomainError(_l("A task has at most %(count)d attachments.", count=MAX_PER_TASK))
     reason = problem(file_storage.filename, file_storage.stream)
@@ -109,9 +107,7 @@ def add(actor, task, file_storage):
 def remove(actor, attachment):
     """Remove an attachment of a draft or open task; the file is deleted after the commit."""
     task = attachment.task
-    access.require_member(actor, task)
-    if task.status not in (TaskStatus.DRAFT, TaskStatus.OPEN):
-        raise DomainError(_l("Files can be removed from drafts and open tasks only."))
+    services.require("remove_attachment", actor, task)
     path = upload_folder() / attachment.stored_name
     db.session.delete(attachment)
     db.session.flush()

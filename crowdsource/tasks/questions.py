@@ -6,24 +6,18 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from crowdsource.db import db, utcnow
-from crowdsource.errors import DomainError, NotAllowed
+from crowdsource.errors import DomainError
 from crowdsource.notifications.models import Kind
 from crowdsource.notifications.services import notify
-from crowdsource.tasks import access
-from crowdsource.tasks.models import Question, TaskStatus
+from crowdsource.tasks import access, services
+from crowdsource.tasks.models import Question
 
 MAX_LENGTH = 4000
 
 
 def ask(actor, task, body, now=None):
     """A solver asks a question on an open task; the enterprise's members are told."""
-    access.require_view(actor, task)
-    if access.is_member(actor, task):
-        raise NotAllowed(_l("Your organization posted this task: answer questions instead."))
-    if not access.can_view_full(actor, task):
-        raise DomainError(_l("Accept the task's confidentiality terms before asking."))
-    if task.status != TaskStatus.OPEN:
-        raise DomainError(_l("Questions can be asked while the task is open for bids."))
+    services.require("ask", actor, task, now)
     body = (body or "").strip()
     if not body or len(body) > MAX_LENGTH:
         raise DomainError(_l("Write a question of at most %(count)d characters.", count=MAX_LENGTH))
@@ -45,7 +39,7 @@ def ask(actor, task, body, now=None):
 def answer(actor, question, text, now=None):
     """A member of the enterprise answers (or corrects an answer); the asker is told."""
     task = question.task
-    access.require_member(actor, task)
+    services.require("answer", actor, task, now)
     text = (text or "").strip()
     if not text or len(text) > MAX_LENGTH:
         raise DomainError(_l("Write an answer of at most %(count)d characters.", count=MAX_LENGTH))
@@ -62,6 +56,16 @@ def answer(actor, question, text, now=None):
     )
     db.session.flush()
     return question
+
+
+def named_askers(user, task, shown):
+    """The ids of the questions (of ``shown``, on ``task``) whose asker the user sees: all of
+    them for the enterprise, the user's own for everyone else."""
+    if access.is_member(user, task):
+        return {question.id for question in shown}
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    return {question.id for question in shown if question.asker_id == user.id}
 
 
 def visible_questions(user, task):

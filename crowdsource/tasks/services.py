@@ -1,8 +1,10 @@
 """Task services: posting, editing with a change history, publishing, closing, cancelling,
-invitations, NDA acceptance and the deadline sweep.
+invitations, NDA acceptance and the deadline sweep; and what a user may do with a task.
 
 Each function checks the actor's right (NotAllowed/NotFound), changes objects and flushes;
-the caller's transaction commits.
+the caller's transaction commits. The rules of who may do what with a task are written once,
+in :data:`RULES`: the services (here, in questions, attachments and bids) raise the refusal a
+rule gives, and the task page shows exactly the actions :func:`allowed_actions` returns.
 """
 
 import dataclasses
@@ -16,7 +18,7 @@ from crowdsource.accounts.models import Center, Organization, OrgKind
 from crowdsource.bids.models import BID_MOVES, LIVE_STATES, Bid, BidStatus
 from crowdsource.db import db, relock, utcnow
 from crowdsource.db import lock as db_lock
-from crowdsource.errors import DomainError, IllegalTransition, NotAllowed
+from crowdsource.errors import Conflict, DomainError, IllegalTransition, NotAllowed, NotFound
 from crowdsource.lifecycle import transition
 from crowdsource.money import format_money
 from crowdsource.notifications.models import Kind
@@ -73,6 +75,174 @@ class TaskDetails:
     #: users and agencies invited to an invite-only task
     invited_users: list = dataclasses.field(default_factory=list)
     invited_organizations: list = dataclasses.field(default_factory=list)
+
+
+# --- what a user may do with a task ----------------------------------------------------------
+
+
+def _authenticated(actor):
+    return actor is not None and getattr(actor, "is_authenticated", False)
+
+
+def _as_member(actor, task):
+    """NotFound for who may not see the task, NotAllowed for who does not act for its
+    enterprise, else None."""
+    if not access.can_view(actor, task):
+        return NotFound()
+    if not access.is_member(actor, task):
+        return NotAllowed()
+    return None
+
+
+def _not_now(task):
+    return IllegalTransition(
+        _l("This action is not possible now: it is %(current)s.", current=task.status.label)
+    )
+
+
+def _may_edit(actor, task, now):
+    if refused := _as_member(actor, task):
+        return refused
+    if task.status == TaskStatus.DRAFT or task.accepts_bids(now):
+        return None
+    # a passed deadline ends bidding even before the sweep has run
+    return DomainError(_l("Only a draft or a task open for bids can be edited."))
+
+
+def _may_publish(actor, task, now):
+    if refused := _as_member(actor, task):
+        return refused
+    if task.status != TaskStatus.DRAFT:
+        return _not_now(task)
+    if task.bid_deadline <= now:
+        return DomainError(_l("The bid deadline has passed: set a new one before publishing."))
+    return None
+
+
+def _may_close(actor, task, now):
+    if refused := _as_member(actor, task):
+        return refused
+    if task.status != TaskStatus.OPEN:
+        return IllegalTransition(_l("Bidding on this task has already ended."))
+    if not _live_bids(task):
+        return DomainError(_l("There are no bids yet: bidding can only be ended with bids."))
+    return None
+
+
+def _may_cancel(actor, task, now):
+    if refused := _as_member(actor, task):
+        return refused
+    if task.status not in (TaskStatus.OPEN, TaskStatus.CLOSED):
+        return _not_now(task)  # an awarded task ends with its contract
+    return None
+
+
+def _may_change_files(message):
+    def rule(actor, task, now):
+        if refused := _as_member(actor, task):
+            return refused
+        if task.status not in (TaskStatus.DRAFT, TaskStatus.OPEN):
+            return DomainError(message)
+        return None
+
+    return rule
+
+
+def _may_compare_bids(actor, task, now):
+    if refused := _as_member(actor, task):
+        return refused
+    if task.status == TaskStatus.DRAFT:
+        return _not_now(task)
+    return None
+
+
+def _may_answer(actor, task, now):
+    return _as_member(actor, task)
+
+
+def _as_outsider(actor, task):
+    """Refusals common to a solver's actions: not logged in, not allowed to see the task."""
+    if not _authenticated(actor):
+        return NotAllowed()
+    if not access.can_view(actor, task):
+        return NotFound()
+    return None
+
+
+def _may_accept_nda(actor, task, now):
+    if refused := _as_outsider(actor, task):
+        return refused
+    if access.can_view_full(actor, task):
+        return Conflict(_l("You accepted the confidentiality terms of this task."))
+    return None
+
+
+def _may_ask(actor, task, now):
+    if refused := _as_outsider(actor, task):
+        return refused
+    if access.is_member(actor, task):
+        return NotAllowed(_l("Your organization posted this task: answer questions instead."))
+    if not access.can_view_full(actor, task):
+        return DomainError(_l("Accept the task's confidentiality terms before asking."))
+    if task.status != TaskStatus.OPEN:
+        return DomainError(_l("Questions can be asked while the task is open for bids."))
+    return None
+
+
+def _may_bid(actor, task, now):
+    if refused := _as_outsider(actor, task):
+        return refused
+    if not task.accepts_bids(now):
+        return DomainError(_l("This task does not accept bids any more."))
+    if not access.can_view_full(actor, task):
+        return DomainError(_l("Accept the task's confidentiality terms before bidding."))
+    if access.is_member(actor, task):
+        return NotAllowed(_l("You cannot bid on a task of your own organization."))
+    return None
+
+
+#: each action a user may take on a task, and its rule: (actor, task, now) → the DomainError
+#: refusing it, or None when it is allowed
+RULES = {
+    "edit": _may_edit,
+    "publish": _may_publish,
+    "close": _may_close,
+    "cancel": _may_cancel,
+    "attach": _may_change_files(_l("Files can be attached to drafts and open tasks only.")),
+    "remove_attachment": _may_change_files(
+        _l("Files can be removed from drafts and open tasks only.")
+    ),
+    "compare_bids": _may_compare_bids,
+    "answer": _may_answer,
+    "accept_nda": _may_accept_nda,
+    "ask": _may_ask,
+    "bid": _may_bid,
+}
+
+
+def refusal(action, actor, task, now=None):
+    """Why ``actor`` may not take ``action`` on the task now (the DomainError to raise), or
+    None when they may."""
+    return RULES[action](actor, task, now or utcnow())
+
+
+def require(action, actor, task, now=None):
+    """Raise the refusal of ``action`` (NotFound, NotAllowed, IllegalTransition, DomainError),
+    if any. Lock the task first when the rule reads state you are about to change."""
+    refused = refusal(action, actor, task, now)
+    if refused is not None:
+        raise refused
+
+
+def allowed_actions(actor, task, now=None):
+    """The names of the actions (keys of :data:`RULES`) ``actor`` may take on the task now."""
+    now = now or utcnow()
+    return frozenset(action for action, rule in RULES.items() if rule(actor, task, now) is None)
+
+
+def bidding_open(task, now=None):
+    """Whether the task takes bids now (a fact shown to everyone, logged in or not)."""
+    return task.accepts_bids(now or utcnow())
 
 
 def _check(details, now):
@@ -142,12 +312,10 @@ def _shown(field, value):
     return str(value)
 
 
-def require_editable(task, now):
-    """Raise DomainError unless the task is a draft, or open with its deadline still ahead
-    (a passed deadline ends bidding even before the sweep has run)."""
-    if task.status == TaskStatus.DRAFT or task.accepts_bids(now):
-        return
-    raise DomainError(_l("Only a draft or a task open for bids can be edited."))
+def require_editable(actor, task, now):
+    """Raise unless the actor may edit the task: a member, and the task a draft, or open with
+    its deadline still ahead (see the "edit" rule)."""
+    require("edit", actor, task, now)
 
 
 def update_task(actor, task, details, now=None):
@@ -159,7 +327,7 @@ def update_task(actor, task, details, now=None):
     access.require_member(actor, task)
     task = lock(task)
     now = now or utcnow()
-    require_editable(task, now)
+    require_editable(actor, task, now)
     _check(details, now)
     values = dataclasses.asdict(details)
     values.pop("invited_users"), values.pop("invited_organizations")
@@ -193,8 +361,7 @@ def publish_task(actor, task, now=None):
     access.require_member(actor, task)
     task = lock(task)
     now = now or utcnow()
-    if task.bid_deadline <= now:
-        raise DomainError(_l("The bid deadline has passed: set a new one before publishing."))
+    require("publish", actor, task, now)
     transition(task, TaskStatus.OPEN, TASK_MOVES)
     task.published_at = now
     db.session.flush()
@@ -234,11 +401,9 @@ def close_bidding(actor, task, now=None):
     """The enterprise ends bidding before the deadline; there must be at least one live bid."""
     access.require_member(actor, task)
     task = lock(task)
-    if task.status != TaskStatus.OPEN:
-        raise IllegalTransition(_l("Bidding on this task has already ended."))
-    if not _live_bids(task):
-        raise DomainError(_l("There are no bids yet: bidding can only be ended with bids."))
-    return end_bidding(task, now or utcnow())
+    now = now or utcnow()
+    require("close", actor, task, now)
+    return end_bidding(task, now)
 
 
 def cancel_task(actor, task, reason, now=None):
@@ -248,6 +413,7 @@ def cancel_task(actor, task, reason, now=None):
     if not reason:
         raise DomainError(_l("Give the bidders a reason for the cancellation."))
     task = lock(task)
+    require("cancel", actor, task, now)
     transition(task, TaskStatus.CANCELLED, TASK_MOVES)
     task.cancel_reason = reason
     task.ended_at = now or utcnow()
@@ -262,9 +428,10 @@ def cancel_task(actor, task, reason, now=None):
 
 
 def accept_nda(actor, task, now=None):
-    """Record that the actor accepts the task's confidentiality terms (once)."""
+    """Record that the actor accepts the task's confidentiality terms (once: accepting again,
+    or terms the actor need not accept, changes nothing)."""
     access.require_view(actor, task)
-    if not access.has_accepted_nda(actor, task):
+    if refusal("accept_nda", actor, task, now) is None:
         db.session.add(
             NdaAcceptance(task_id=task.id, user_id=actor.id, accepted_at=now or utcnow())
         )

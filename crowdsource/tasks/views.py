@@ -13,7 +13,7 @@ from crowdsource.accounts import authz, centers
 from crowdsource.accounts.models import Organization, OrgKind
 from crowdsource.bids.models import LIVE_STATES, Bid
 from crowdsource.contracts import services as contract_services
-from crowdsource.contracts.models import Contract
+from crowdsource.contracts.models import Contract, MilestoneStatus
 from crowdsource.db import db, transaction, utcnow
 from crowdsource.errors import DomainError
 from crowdsource.tasks import access, bp, listing, questions, services
@@ -159,8 +159,7 @@ def new_task():
 @login_required
 def edit(task_id):
     task = get_or_404(Task, task_id)
-    access.require_member(current_user, task)
-    services.require_editable(task, utcnow())
+    services.require_editable(current_user, task, utcnow())
     form = _task_form(task)
     if task.status == TaskStatus.OPEN and request.method == "POST":
         # The terms fixed at publication are shown disabled, so browsers do not send them.
@@ -184,20 +183,21 @@ def show(task_id):
     task = get_or_404(Task, task_id)
     access.require_view(current_user, task)
     is_member = access.is_member(current_user, task)
-    my_bids = []
-    if current_user.is_authenticated and not is_member:
-        mine = Bid.bidder_id == current_user.id
-        organization_ids = authz.organization_ids_of(current_user)
-        if organization_ids:
-            mine = sa.or_(mine, Bid.agency_id.in_(organization_ids))
-        query = sa.select(Bid).where(Bid.task_id == task.id, mine).order_by(Bid.id)
-        my_bids = db.session.scalars(query).all()
+    # a visitor who may bid sees their own bids (or why they cannot bid) in a card of its own
+    bidder_card = current_user.is_authenticated and not is_member
+    my_bids = _bids_of_current_user(task) if bidder_card else []
+    visible_questions = questions.visible_questions(current_user, task)
+    contract = _contract_of(task)
     return render_template(
         "tasks/show.html",
         task=task,
-        is_member=is_member,
+        actions=services.allowed_actions(current_user, task),
+        bidding_open=services.bidding_open(task),
+        bidder_card=bidder_card,
+        cancelled=task.status == TaskStatus.CANCELLED,
         full=access.can_view_full(current_user, task),
-        questions=questions.visible_questions(current_user, task),
+        questions=visible_questions,
+        named_askers=questions.named_askers(current_user, task, visible_questions),
         revisions=db.session.scalars(
             sa.select(TaskRevision).filter_by(task_id=task.id).order_by(TaskRevision.id)
         ).all(),
@@ -211,8 +211,19 @@ def show(task_id):
         confirm=ConfirmForm(),
         field_names=FIELD_LABELS,
         change_text=_change_text,
-        contract=_contract_of(task),
+        contract=contract,
+        funded=_work_started(contract),
     )
+
+
+def _bids_of_current_user(task):
+    """The bids on the task by the current user or an agency of theirs, oldest first."""
+    mine = Bid.bidder_id == current_user.id
+    organization_ids = authz.organization_ids_of(current_user)
+    if organization_ids:
+        mine = sa.or_(mine, Bid.agency_id.in_(organization_ids))
+    query = sa.select(Bid).where(Bid.task_id == task.id, mine).order_by(Bid.id)
+    return db.session.scalars(query).all()
 
 
 def _contract_of(task):
@@ -221,6 +232,13 @@ def _contract_of(task):
     if contract is not None and contract_services.can_view(current_user, contract):
         return contract
     return None
+
+
+def _work_started(contract):
+    """Whether the first milestone of the task's contract is paid into escrow (or further)."""
+    if contract is None or not contract.milestones:
+        return False
+    return contract.milestones[0].status != MilestoneStatus.PENDING
 
 
 def _change_text(field, value):
