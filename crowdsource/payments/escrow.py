@@ -49,10 +49,7 @@ class AlreadyDone(Conflict):
     default_message = _l("This has already been done.")
 
 
-# --- accounts ----------------------------------------------------------------------------
-
-
-# The codes are the chart's (crowdsource.payments.chart); these open the accounts.
+# --- accounts (named by crowdsource.payments.chart; these open them) ----------------------
 
 
 def escrow_account(milestone):
@@ -63,17 +60,11 @@ def clearing_account(provider):
     return ledger.account_named(chart.clearing(provider))
 
 
-PAYABLE_ROLES = chart.PAYABLE_ROLES
-
-
-def payable_code(contract, role):
-    return chart.payable(contract.id, role).code
-
-
 def payable_account(contract, role):
     return ledger.account_named(chart.payable(contract.id, role))
 
 
+#: the codes of the platform's revenue accounts (as tests name them)
 COMMISSION_REVENUE = chart.commission_revenue().code
 CLIENT_FEE_REVENUE = chart.client_fee_revenue().code
 
