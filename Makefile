@@ -7,7 +7,7 @@ TRANSLATIONS := crowdsource/translations
 TEST_WORKERS ?= auto
 export FLASK_APP := crowdsource
 
-.PHONY: run test test-dates install install-test compile-translations translations lint format worker cron
+.PHONY: run test typecheck test-dates install install-test compile-translations translations lint format worker cron
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,10 +40,14 @@ run: install compile-translations
 # The whole suite: lint, format check, then tests on SQLite and PostgreSQL (when it answers),
 # Redis (when it answers) and Chromium (when installed). REQUIRE_SERVICES=1 turns every
 # missing service into a failure.
-test: install-test compile-translations
+test: install-test compile-translations typecheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+
+# The money core's types (the files and settings: [mypy] in setup.cfg).
+typecheck: install-test
+	$(BIN)/mypy
 
 # The date-sensitive tests once more at one moment (TEST_NOW, see tests/clock.py): by default
 # the first minute of a year in China, when UTC is still on the last day of the old year, the

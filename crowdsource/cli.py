@@ -229,8 +229,9 @@ ledger_cli = AppGroup("ledger", help="The double-entry ledger.")
 
 @ledger_cli.command("check")
 def ledger_check():
-    """Verify every invariant of the ledger and of escrow, and reconcile every entry with its
-    business event (and every event with its entry); exit non-zero on any violation."""
+    """Verify every invariant of the ledger and of escrow, every account against the chart of
+    accounts, and reconcile every entry with its business event (and every event with its
+    entry); exit non-zero on any violation."""
     from crowdsource.payments import reconcile
 
     problems = reconcile.everything()
@@ -240,8 +241,8 @@ def ledger_check():
         raise click.exceptions.Exit(1)
     click.echo(
         "Ledger check passed: every entry balances, balances match their postings, "
-        "no forbidden negative balance, escrow matches every milestone, every entry matches "
-        "its business event."
+        "no forbidden negative balance, every account is in the chart of accounts, escrow "
+        "matches every milestone, every entry matches its business event."
     )
 
 

@@ -28,7 +28,7 @@ from crowdsource.errors import DomainError
 from crowdsource.lifecycle import transition
 from crowdsource.notifications.models import Kind
 from crowdsource.notifications.services import Amount, notify
-from crowdsource.payments import escrow, ledger, stripe_api
+from crowdsource.payments import chart, escrow, ledger, stripe_api
 from crowdsource.payments import payouts as payouts_module
 from crowdsource.payments.models import (
     CARD_REFUND_MOVES,
@@ -341,7 +341,7 @@ def begin_payout(payout_id):
     payout = _lock_payout(payout_id)
     if payout is None or payout.status not in (PayoutStatus.REQUESTED, PayoutStatus.PROCESSING):
         return None
-    role = payout.account.code.rsplit(":", 1)[1]
+    role = chart.parse_payable(payout.account.code).role
     account = payee_account(payout.contract, role)
     if account is None or not account.payouts_enabled:
         transition(
@@ -388,7 +388,7 @@ def complete_payout(payout_id, transfer_id, now=None):
         "payout",
         [
             ledger.Leg(payout.account, -payout.amount_fen),
-            ledger.Leg(escrow.clearing_account("stripe"), payout.amount_fen),
+            ledger.Leg(ledger.account_named(chart.clearing("stripe")), payout.amount_fen),
         ],
         description=f"{payout.contract.number} payout, Stripe transfer {transfer_id}",
         contract_id=payout.contract_id,

@@ -6,7 +6,11 @@ sum exactly to the gross. A client-side fee is added on top of what the enterpri
 """
 
 import dataclasses
+from collections.abc import Iterable
 
+from crowdsource.money import Fen
+
+#: basis points in a whole: 10,000 bps = 100 %
 BPS = 10_000
 
 
@@ -23,7 +27,7 @@ class Rates:
     center_share_bps: int = 0
     client_fee_bps: int = 0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name in ("commission_bps", "brokerage_bps", "center_share_bps", "client_fee_bps"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -36,21 +40,21 @@ class Rates:
 class Split:
     """The parts of a gross amount; ``payee + brokerage + commission + center_share == gross``."""
 
-    gross: int
-    payee: int
-    brokerage: int
-    commission: int
-    center_share: int
+    gross: Fen
+    payee: Fen
+    brokerage: Fen
+    commission: Fen
+    center_share: Fen
 
 
-def fee(amount, bps):
+def fee(amount: Fen, bps: int) -> Fen:
     """``amount × bps / 10000``, rounded half-up, in integers only."""
     if amount < 0:
         raise ValueError("amounts to take a fee of are not negative")
-    return (amount * bps * 2 + BPS) // (2 * BPS)
+    return Fen((amount * bps * 2 + BPS) // (2 * BPS))
 
 
-def split(gross, rates):
+def split(gross: Fen, rates: Rates) -> Split:
     """Split ``gross`` (integer minor units, ≥ 0) by ``rates``."""
     if not isinstance(gross, int) or isinstance(gross, bool) or gross < 0:
         raise ValueError(f"gross must be a non-negative integer, not {gross!r}")
@@ -66,25 +70,25 @@ def split(gross, rates):
         if excess <= 0:
             break
         taken = min(excess, fees[name])
-        fees[name] -= taken
+        fees[name] = Fen(fees[name] - taken)
         excess -= taken
-    payee = gross - sum(fees.values())
+    payee = Fen(gross - sum(fees.values()))
     return Split(gross, payee, fees["brokerage"], fees["commission"], fees["center_share"])
 
 
-def amount_due(amount, rates):
+def amount_due(amount: Fen, rates: Rates) -> Fen:
     """What the enterprise pays into escrow for a milestone of ``amount``: amount + client fee."""
-    return amount + fee(amount, rates.client_fee_bps)
+    return Fen(amount + fee(amount, rates.client_fee_bps))
 
 
-def split_each(amounts, rates):
+def split_each(amounts: Iterable[Fen], rates: Rates) -> Split:
     """The total of splitting each amount on its own (milestones are released one by one, so
     their fees round one by one)."""
     parts = [split(amount, rates) for amount in amounts]
     return Split(
-        gross=sum(part.gross for part in parts),
-        payee=sum(part.payee for part in parts),
-        brokerage=sum(part.brokerage for part in parts),
-        commission=sum(part.commission for part in parts),
-        center_share=sum(part.center_share for part in parts),
+        gross=Fen(sum(part.gross for part in parts)),
+        payee=Fen(sum(part.payee for part in parts)),
+        brokerage=Fen(sum(part.brokerage for part in parts)),
+        commission=Fen(sum(part.commission for part in parts)),
+        center_share=Fen(sum(part.center_share for part in parts)),
     )

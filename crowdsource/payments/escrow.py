@@ -33,9 +33,8 @@ from crowdsource.lifecycle import transition
 from crowdsource.money import format_money
 from crowdsource.notifications.models import Kind
 from crowdsource.notifications.services import Amount, notify
-from crowdsource.payments import commission, ledger
+from crowdsource.payments import chart, commission, ledger, settlement
 from crowdsource.payments.models import (
-    AccountKind,
     Funding,
     FundingStatus,
     JournalEntry,
@@ -50,34 +49,24 @@ class AlreadyDone(Conflict):
     default_message = _l("This has already been done.")
 
 
-# --- accounts ----------------------------------------------------------------------------
+# --- accounts (named by crowdsource.payments.chart; these open them) ----------------------
 
 
 def escrow_account(milestone):
-    return ledger.account(f"escrow:milestone:{milestone.id}", AccountKind.ESCROW)
+    return ledger.account_named(chart.escrow(milestone.id))
 
 
 def clearing_account(provider):
-    return ledger.account(
-        f"clearing:{'bank' if provider == 'manual' else provider}", AccountKind.CLEARING
-    )
-
-
-#: who a contract's payable accounts are for: the payee, the agency (brokerage), the
-#: enterprise (refunds to send back)
-PAYABLE_ROLES = ("payee", "agency", "client")
-
-
-def payable_code(contract, role):
-    return f"payable:contract:{contract.id}:{role}"
+    return ledger.account_named(chart.clearing(provider))
 
 
 def payable_account(contract, role):
-    return ledger.account(payable_code(contract, role), AccountKind.PAYABLE)
+    return ledger.account_named(chart.payable(contract.id, role))
 
 
-COMMISSION_REVENUE = "revenue:commission"
-CLIENT_FEE_REVENUE = "revenue:client-fee"
+#: the codes of the platform's revenue accounts (as tests name them)
+COMMISSION_REVENUE = chart.commission_revenue().code
+CLIENT_FEE_REVENUE = chart.client_fee_revenue().code
 
 
 # --- who acts --------------------------------------------------------------------------
@@ -275,21 +264,9 @@ def request_changes(actor, milestone_id, reason, now=None):
 
 def release_legs(milestone):
     """The postings of a milestone's release, by the contract's rates: escrow out; payee,
-    agency, platform and center in. Zero parts are left out (no account is made for them)."""
-    contract = milestone.contract
-    due = milestone.due_fen
-    parts = commission.split(milestone.amount_fen, contract.rates)
-    legs = [
-        (f"escrow:milestone:{milestone.id}", AccountKind.ESCROW, -due),
-        (payable_code(contract, "payee"), AccountKind.PAYABLE, parts.payee),
-        (payable_code(contract, "agency"), AccountKind.PAYABLE, parts.brokerage),
-        (COMMISSION_REVENUE, AccountKind.REVENUE, parts.commission),
-        (CLIENT_FEE_REVENUE, AccountKind.REVENUE, due - milestone.amount_fen),
-        (f"revenue:center:{contract.center_id}", AccountKind.REVENUE, parts.center_share),
-    ]
-    legs = [(code, kind, amount) for code, kind, amount in legs if amount]
-    found = ledger.accounts({code: kind for code, kind, _ in legs})
-    return [ledger.Leg(found[code], amount) for code, _, amount in legs]
+    agency, platform and center in (a ruling that releases everything, see
+    crowdsource.payments.settlement). Zero parts are left out (no account is made for them)."""
+    return ledger.legs_of(settlement.full_release(milestone).legs)
 
 
 def _release(milestone, actor, now, description):
@@ -590,11 +567,8 @@ def ruling_parts(milestone, release_fen):
     to the enterprise) is booked: the released part carries its share of the client-side fee,
     and the contract's commission, brokerage and center share apply to the rest of it only.
     Returns (client-fee part, commission.Split of the released gross, refund)."""
-    due = milestone.due_fen
-    if not 0 <= release_fen <= due:
-        raise DomainError(_l("The amounts must lie between zero and the disputed escrow."))
-    gross = release_fen * milestone.amount_fen // due
-    return release_fen - gross, commission.split(gross, milestone.contract.rates), due - release_fen
+    settled = settlement.settle(milestone, release_fen)
+    return settled.client_fee, settled.split, settled.refund
 
 
 def settle_ruling(milestone, release_fen, actor, now, description):
@@ -602,22 +576,12 @@ def settle_ruling(milestone, release_fen, actor, now, description):
     (less fees, by the contract's rates), the rest to the enterprise. One entry, posted once
     (key ``ruling:milestone:<id>``). The milestone must be locked and disputed."""
     contract = milestone.contract
-    client_fee, parts, refund = ruling_parts(milestone, release_fen)
-    legs = [
-        (f"escrow:milestone:{milestone.id}", AccountKind.ESCROW, -milestone.due_fen),
-        (payable_code(contract, "payee"), AccountKind.PAYABLE, parts.payee),
-        (payable_code(contract, "agency"), AccountKind.PAYABLE, parts.brokerage),
-        (COMMISSION_REVENUE, AccountKind.REVENUE, parts.commission),
-        (CLIENT_FEE_REVENUE, AccountKind.REVENUE, client_fee),
-        (f"revenue:center:{contract.center_id}", AccountKind.REVENUE, parts.center_share),
-        (payable_code(contract, "client"), AccountKind.PAYABLE, refund),
-    ]
-    legs = [(code, kind, amount) for code, kind, amount in legs if amount]
-    found = ledger.accounts({code: kind for code, kind, _ in legs})
+    settled = settlement.settle(milestone, release_fen)
+    parts, refund = settled.split, settled.refund
     ledger.post(
         f"ruling:milestone:{milestone.id}",
         "ruling",
-        [ledger.Leg(found[code], amount) for code, _, amount in legs],
+        ledger.legs_of(settled.legs),
         description=description[:300],
         actor=actor,
         contract_id=contract.id,
@@ -671,7 +635,7 @@ def check():
     balances = dict(
         db.session.execute(
             sa.select(LedgerAccount.code, LedgerAccount.balance).where(
-                LedgerAccount.code.like("escrow:milestone:%")
+                chart.of_family(chart.Family.MILESTONE_ESCROW)
             )
         ).all()
     )
@@ -688,7 +652,7 @@ def check():
         .execution_options(populate_existing=True)  # as stored, not as this session saw it
     )
     for milestone in milestones:
-        held = balances.pop(f"escrow:milestone:{milestone.id}", 0)
+        held = balances.pop(chart.escrow(milestone.id).code, 0)
         expected = milestone.due_fen if milestone.status in ESCROWED_STATES else 0
         if held != expected:
             problems.append(

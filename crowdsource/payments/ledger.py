@@ -10,6 +10,8 @@ This module knows nothing of tasks, contracts or Flask requests.
 """
 
 import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -17,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crowdsource.db import db
 from crowdsource.errors import Conflict, DomainError
+from crowdsource.money import Fen
 from crowdsource.payments import ddl  # noqa: F401  (the triggers are created with the tables)
 from crowdsource.payments.models import AccountKind, JournalEntry, LedgerAccount, Posting
 
@@ -38,7 +41,16 @@ class UnbalancedEntry(ValueError):
     """A programming error: postings that do not form a valid entry."""
 
 
-def account(code, kind, currency="CNY"):
+class AccountName(Protocol):
+    """What names an account: its code and kind (an account of crowdsource.payments.chart)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def kind(self) -> AccountKind: ...
+
+
+def account(code: str, kind: AccountKind, currency: str = "CNY") -> LedgerAccount:
     """The account with ``code``, created (race-safely) if it does not exist yet."""
     found = db.session.scalar(sa.select(LedgerAccount).filter_by(code=code))
     if found is not None:
@@ -60,7 +72,12 @@ def account(code, kind, currency="CNY"):
     return created
 
 
-def accounts(wanted, currency="CNY"):
+def account_named(name: AccountName, currency: str = "CNY") -> LedgerAccount:
+    """The account ``name`` names, created (race-safely) if it does not exist yet."""
+    return account(name.code, name.kind, currency)
+
+
+def accounts(wanted: Mapping[str, AccountKind], currency: str = "CNY") -> dict[str, LedgerAccount]:
     """The accounts named in ``wanted`` ({code: kind}), found in one query and created where
     missing; returns {code: account}."""
     found = {
@@ -77,17 +94,17 @@ def accounts(wanted, currency="CNY"):
     return found
 
 
-def find_account(code):
+def find_account(code: str) -> LedgerAccount | None:
     return db.session.scalar(sa.select(LedgerAccount).filter_by(code=code))
 
 
-def balance(code):
+def balance(code: str) -> Fen:
     """The current balance of the account ``code`` (0 if it does not exist)."""
     value = db.session.scalar(sa.select(LedgerAccount.balance).filter_by(code=code))
-    return value or 0
+    return Fen(value or 0)
 
 
-def entry_with_key(key):
+def entry_with_key(key: str) -> JournalEntry | None:
     return db.session.scalar(sa.select(JournalEntry).filter_by(idempotency_key=key))
 
 
@@ -96,10 +113,18 @@ class Leg:
     """One posting of an entry to be written."""
 
     account: LedgerAccount
-    amount: int
+    amount: Fen
 
 
-def _validate(legs, currency):
+def legs_of(planned: Iterable[tuple[AccountName, Fen]], currency: str = "CNY") -> list[Leg]:
+    """The legs of an entry from (account name, signed amount) pairs, the accounts found in
+    one query and created where missing."""
+    planned = list(planned)
+    found = accounts({name.code: name.kind for name, _ in planned}, currency)
+    return [Leg(found[name.code], amount) for name, amount in planned]
+
+
+def _validate(legs: Sequence[Leg], currency: str) -> None:
     if len(legs) < 2:
         raise UnbalancedEntry("an entry has at least two postings")
     for leg in legs:
@@ -111,7 +136,7 @@ def _validate(legs, currency):
         raise UnbalancedEntry("the postings of an entry sum to zero")
 
 
-def _lock_accounts(ids):
+def _lock_accounts(ids: Iterable[int]) -> dict[int, LedgerAccount]:
     """Lock the accounts in id order (every writer uses this order: no deadlocks) and read
     their current balances."""
     query = (
@@ -125,8 +150,15 @@ def _lock_accounts(ids):
 
 
 def post(
-    key, kind, legs, currency="CNY", description="", actor=None, contract_id=None, milestone_id=None
-):
+    key: str,
+    kind: str,
+    legs: Sequence[Leg],
+    currency: str = "CNY",
+    description: str = "",
+    actor: Any = None,
+    contract_id: int | None = None,
+    milestone_id: int | None = None,
+) -> JournalEntry:
     """Write one journal entry; returns it.
 
     Raises AlreadyPosted if ``key`` was used before, InsufficientFunds if a non-clearing
@@ -137,7 +169,7 @@ def post(
         raise AlreadyPosted()
     db.session.flush()  # new accounts get their ids
     locked = _lock_accounts({leg.account.id for leg in legs})
-    changes = {}
+    changes: dict[int, int] = {}
     for leg in legs:
         changes[leg.account.id] = changes.get(leg.account.id, 0) + leg.amount
     for account_id, change in changes.items():
@@ -178,9 +210,9 @@ def post(
 # --- the whole-ledger check -------------------------------------------------------------
 
 
-def check():
+def check() -> list[str]:
     """Every violation of the ledger's invariants, as sentences (empty when all hold)."""
-    problems = []
+    problems: list[str] = []
     unbalanced = db.session.execute(
         sa.select(Posting.entry_id, Posting.currency, sa.func.sum(Posting.amount))
         .group_by(Posting.entry_id, Posting.currency)
@@ -190,8 +222,11 @@ def check():
         f"entry {entry} does not balance in {currency}: off by {total}"
         for entry, currency, total in unbalanced
     ]
-    counts = sa.select(Posting.entry_id, sa.func.count().label("n")).group_by(Posting.entry_id)
-    counts = counts.subquery()
+    counts = (
+        sa.select(Posting.entry_id, sa.func.count().label("n"))
+        .group_by(Posting.entry_id)
+        .subquery()
+    )
     short = db.session.execute(
         sa.select(JournalEntry.id, counts.c.n)
         .outerjoin(counts, counts.c.entry_id == JournalEntry.id)

@@ -15,7 +15,7 @@ from crowdsource.lifecycle import transition
 from crowdsource.money import format_money
 from crowdsource.notifications.models import Kind
 from crowdsource.notifications.services import Amount, notify
-from crowdsource.payments import escrow, ledger
+from crowdsource.payments import chart, escrow, ledger
 from crowdsource.payments.models import PAYOUT_MOVES, Payout, PayoutStatus
 from crowdsource.queue import enqueue
 
@@ -67,7 +67,7 @@ def request_payout(
     Raises NotAllowed for anyone but its owner, DomainError when there is nothing to pay or
     bank details are missing, Conflict when a request is already open.
     """
-    if role not in escrow.PAYABLE_ROLES or not may_draw(actor, contract, role):
+    if role not in chart.PAYABLE_ROLES or not may_draw(actor, contract, role):
         raise NotAllowed()
     provider = "stripe" if stripe_ready(contract, role) else "manual"
     details = [
@@ -77,7 +77,7 @@ def request_payout(
         details = ["Stripe", "Stripe", "-"]
     elif not all(details):
         raise DomainError(_l("Give the account name, the bank and the account number."))
-    account = escrow.payable_account(contract, role)
+    account = ledger.account_named(chart.payable(contract.id, role))
     relock(account)
     if account.balance <= 0:
         raise DomainError(_l("There is nothing to pay out."))
@@ -148,7 +148,7 @@ def send_payout(actor, payout, bank_reference, now=None):
         "payout",
         [
             ledger.Leg(payout.account, -payout.amount_fen),
-            ledger.Leg(escrow.clearing_account("manual"), payout.amount_fen),
+            ledger.Leg(ledger.account_named(chart.clearing("manual")), payout.amount_fen),
         ],
         description=f"{payout.contract.number} payout, bank transfer {bank_reference}",
         actor=actor,
@@ -173,7 +173,7 @@ def send_payout(actor, payout, bank_reference, now=None):
 
 def cancel_payout(actor, payout):
     """Whoever may draw on the account withdraws an open request."""
-    role = payout.account.code.rsplit(":", 1)[1]
+    role = chart.parse_payable(payout.account.code).role
     if not may_draw(actor, payout.contract, role):
         raise NotAllowed()
     relock(payout)

@@ -9,10 +9,10 @@ matched with the event its idempotency key names, and every event with its entry
   recorded, or a card payment a processed Stripe event credited), from that provider's
   clearing account into the milestone's escrow, of the funding's amount;
 - ``release:milestone:<id>`` — a milestone released by acceptance or by the review period
-  (not by a ruling), split as ``escrow.release_legs`` splits it;
+  (not by a ruling), split as ``settlement.full_release`` splits it;
 - ``refund:milestone:<id>`` — a milestone refunded by mutual cancellation (to the enterprise's
   payable) or by a succeeded card refund (to ``clearing:stripe``), of the milestone's due;
-- ``ruling:milestone:<id>`` — a dispute whose ruling is final, split as ``escrow.ruling_parts``
+- ``ruling:milestone:<id>`` — a dispute whose ruling is final, split as ``settlement.settle``
   books the ruling in force;
 - ``payout:<id>`` — a sent payout, from its payable to its provider's clearing account.
 
@@ -31,7 +31,8 @@ from crowdsource.contracts.models import Contract, ContractStatus, Milestone, Mi
 from crowdsource.db import db
 from crowdsource.disputes.models import Dispute, DisputeStatus, Ruling, RulingStage
 from crowdsource.errors import DomainError
-from crowdsource.payments import commission, escrow, ledger
+from crowdsource.money import Fen
+from crowdsource.payments import chart, commission, escrow, ledger, settlement
 from crowdsource.payments.models import (
     CardRefund,
     CardRefundStatus,
@@ -46,8 +47,6 @@ from crowdsource.payments.models import (
     StripeEventStatus,
 )
 
-#: an amount in fen (minor units), signed as it is posted
-Fen: TypeAlias = int
 #: an entry's postings: the signed amount on each account, by account code
 Postings: TypeAlias = dict[str, Fen]
 
@@ -71,7 +70,7 @@ class ContractView:
 
 @dataclasses.dataclass(frozen=True)
 class MilestoneView:
-    """What reconciliation needs of a milestone; ``escrow.ruling_parts`` takes it as it takes a
+    """What reconciliation needs of a milestone; ``settlement.settle`` takes it as it takes a
     milestone."""
 
     id: int
@@ -364,10 +363,11 @@ def _settlement(books: Books, milestone: MilestoneView, problems: list[str]) -> 
                 f"card refund {card_refund.id} of milestone {milestone.id} is of "
                 f"{card_refund.amount_fen}, but the milestone's due is {due}"
             )
-        event, to = f"card refund {card_refund.id} of milestone {milestone.id}", "clearing:stripe"
+        event = f"card refund {card_refund.id} of milestone {milestone.id}"
+        to = chart.clearing("stripe").code
     elif contract.status == ContractStatus.CANCELLED:
         event = f"milestone {milestone.id} (refunded by the cancellation of contract {contract.id})"
-        to = escrow.payable_code(contract, "client")
+        to = chart.payable(contract.id, "client").code
     else:
         problems.append(
             f"milestone {milestone.id} is refunded, but neither a card refund succeeded nor was "
@@ -401,54 +401,30 @@ def _ruling(
     return Expected("ruling", event, postings, milestone.contract.id, milestone.id)
 
 
-# --- the postings the services write (kept in step with crowdsource.payments.escrow) --------
+# --- the postings the services write (the same functions compute them) ----------------------
 
 
 def _escrow_code(milestone_id: int) -> str:
-    return f"escrow:milestone:{milestone_id}"
+    return chart.escrow(milestone_id).code
 
 
 def _clearing_code(provider: str) -> str:
-    """As ``escrow.clearing_account`` names it: bank transfers clear through the bank."""
-    return f"clearing:{'bank' if provider == 'manual' else provider}"
+    return chart.clearing(provider).code
 
 
-def _nonzero(legs: list[tuple[str, Fen]]) -> Postings:
-    return {code: amount for code, amount in legs if amount}
+def _postings(legs: tuple[settlement.SettlementLeg, ...]) -> Postings:
+    return {leg.account.code: leg.amount for leg in legs}
 
 
 def _release_postings(milestone: MilestoneView) -> Postings:
-    """``escrow.release_legs`` as codes and amounts (that function creates missing accounts:
-    a check must not write)."""
-    contract, due = milestone.contract, milestone.due_fen
-    parts = commission.split(milestone.amount_fen, contract.rates)
-    return _nonzero(
-        [
-            (_escrow_code(milestone.id), -due),
-            (escrow.payable_code(contract, "payee"), parts.payee),
-            (escrow.payable_code(contract, "agency"), parts.brokerage),
-            (escrow.COMMISSION_REVENUE, parts.commission),
-            (escrow.CLIENT_FEE_REVENUE, due - milestone.amount_fen),
-            (f"revenue:center:{contract.center_id}", parts.center_share),
-        ]
-    )
+    """What ``escrow.release_legs`` posts, as codes and amounts (that function creates missing
+    accounts: a check must not write)."""
+    return _postings(settlement.full_release(milestone).legs)
 
 
 def _ruling_postings(milestone: MilestoneView, release_fen: Fen) -> Postings:
     """What ``escrow.settle_ruling`` posts for a final ruling releasing ``release_fen``."""
-    contract = milestone.contract
-    client_fee, parts, refund = escrow.ruling_parts(milestone, release_fen)
-    return _nonzero(
-        [
-            (_escrow_code(milestone.id), -milestone.due_fen),
-            (escrow.payable_code(contract, "payee"), parts.payee),
-            (escrow.payable_code(contract, "agency"), parts.brokerage),
-            (escrow.COMMISSION_REVENUE, parts.commission),
-            (escrow.CLIENT_FEE_REVENUE, client_fee),
-            (f"revenue:center:{contract.center_id}", parts.center_share),
-            (escrow.payable_code(contract, "client"), refund),
-        ]
-    )
+    return _postings(settlement.settlement_legs(milestone, release_fen))
 
 
 # --- saying why --------------------------------------------------------------------------------
@@ -491,6 +467,7 @@ def _describe(postings: Postings) -> str:
 
 
 def everything():
-    """Every problem ``flask ledger check`` reports: the ledger's own invariants, escrow against
-    the milestones, and every entry against its business event (empty when all hold)."""
-    return ledger.check() + escrow.check() + check()
+    """Every problem ``flask ledger check`` reports: the ledger's own invariants, every account
+    in the chart of accounts, escrow against the milestones, and every entry against its
+    business event (empty when all hold)."""
+    return ledger.check() + chart.check() + escrow.check() + check()

@@ -13,8 +13,8 @@ from crowdsource.accounts import authz
 from crowdsource.contracts.models import Contract
 from crowdsource.db import db
 from crowdsource.money import fen_to_yuan_text
-from crowdsource.payments import escrow
-from crowdsource.payments.models import JournalEntry, LedgerAccount, Payout, Posting
+from crowdsource.payments import chart
+from crowdsource.payments.models import AccountKind, JournalEntry, LedgerAccount, Payout, Posting
 
 
 @dataclasses.dataclass
@@ -39,16 +39,17 @@ class MilestoneMoney:
 
 def _role_of(code):
     """What an account of a posting is, from the milestone's point of view."""
-    if code.startswith("escrow:"):
-        return "escrow"
-    if code.startswith("payable:"):
-        return code.rsplit(":", 1)[1]  # payee, agency, client
-    if code == escrow.COMMISSION_REVENUE:
-        return "commission"
-    if code == escrow.CLIENT_FEE_REVENUE:
-        return "client_fee"
-    if code.startswith("revenue:center:"):
-        return "center_share"
+    match chart.parse_or_none(code):
+        case chart.MilestoneEscrow():
+            return "escrow"
+        case chart.ContractPayable(role=role):
+            return role  # payee, agency, client
+        case chart.CommissionRevenue():
+            return "commission"
+        case chart.ClientFeeRevenue():
+            return "client_fee"
+        case chart.CenterRevenue():
+            return "center_share"
     return "clearing"
 
 
@@ -144,9 +145,9 @@ def payables_of(user):
 
     lines = {}
     for contract in _contracts_of(user):
-        for role in escrow.PAYABLE_ROLES:
+        for role in chart.PAYABLE_ROLES:
             if may_draw(user, contract, role):
-                code = escrow.payable_code(contract, role)
+                code = chart.payable(contract.id, role).code
                 lines[code] = PayableLine(contract, role, None)
     if not lines:
         return []
@@ -207,7 +208,7 @@ def revenue_by_month_and_center():
         .join(Posting, Posting.entry_id == JournalEntry.id)
         .join(LedgerAccount, LedgerAccount.id == Posting.account_id)
         .join(Contract, Contract.id == JournalEntry.contract_id)
-        .where(LedgerAccount.code.like("revenue:%"))
+        .where(chart.of_kind(AccountKind.REVENUE))
     )
     zone = get_timezone()
     table = defaultdict(lambda: defaultdict(int))

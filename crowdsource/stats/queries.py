@@ -18,8 +18,8 @@ from crowdsource.contracts.models import Contract
 from crowdsource.db import db
 from crowdsource.disputes.models import Dispute, Ruling
 from crowdsource.money import CURRENCY
-from crowdsource.payments.escrow import COMMISSION_REVENUE
-from crowdsource.payments.models import JournalEntry, LedgerAccount, Posting
+from crowdsource.payments import chart
+from crowdsource.payments.models import AccountKind, JournalEntry, LedgerAccount, Posting
 from crowdsource.stats.periods import month_of, seconds_between
 from crowdsource.tasks.models import ContractType, Task, TaskStatus
 
@@ -105,10 +105,10 @@ def bid_cells(cut):
 
 #: what an account is, for the money figures
 _ROLE = sa.case(
-    (LedgerAccount.code.like("escrow:%"), "escrow"),
-    (LedgerAccount.code == COMMISSION_REVENUE, "commission"),
-    (LedgerAccount.code.like("payable:contract:%:agency"), "agency"),
-    (LedgerAccount.code.like("payable:contract:%:client"), "client"),
+    (chart.of_kind(AccountKind.ESCROW), "escrow"),
+    (chart.of_family(chart.Family.COMMISSION_REVENUE), "commission"),
+    (chart.payables(role="agency"), "agency"),
+    (chart.payables(role="client"), "client"),
     else_="other",
 ).label("role")
 
