@@ -17,7 +17,7 @@ from crowdsource.bids.models import BID_MOVES, LIVE_STATES, Bid, BidStatus
 from crowdsource.db import db, relock, utcnow
 from crowdsource.db import lock as db_lock
 from crowdsource.errors import DomainError, IllegalTransition, NotAllowed
-from crowdsource.lifecycle import transition
+from crowdsource.lifecycle import SYSTEM, transition
 from crowdsource.money import format_money
 from crowdsource.notifications.models import Kind
 from crowdsource.notifications.services import notify
@@ -77,18 +77,24 @@ class TaskDetails:
 
 def _check(details, now):
     if details.budget_min_fen > details.budget_max_fen:
-        raise DomainError(_l("The minimum budget is above the maximum."))
+        raise DomainError(_l("The minimum budget is above the maximum."), field="budget_min")
     if details.bid_deadline <= now:
-        raise DomainError(_l("The bid deadline must be in the future."))
+        raise DomainError(_l("The bid deadline must be in the future."), field="bid_deadline")
     # The form checks the dates in the user's time zone; here a day's leeway covers any zone.
     if details.delivery_date < (details.bid_deadline - dt.timedelta(days=1)).date():
-        raise DomainError(_l("The expected delivery date must come after the bid deadline."))
+        raise DomainError(
+            _l("The expected delivery date must come after the bid deadline."),
+            field="delivery_date",
+        )
     if db.session.get(Center, details.center_id) is None:
-        raise DomainError(_l("Choose an innovation center."))
+        raise DomainError(_l("Choose an innovation center."), field="center_id")
     if details.visibility == Visibility.INVITE_ONLY and not (
         details.invited_users or details.invited_organizations
     ):
-        raise DomainError(_l("Invite at least one solver or agency to an invite-only task."))
+        raise DomainError(
+            _l("Invite at least one solver or agency to an invite-only task."),
+            field="invite_emails",
+        )
 
 
 def _index(task):
@@ -195,7 +201,7 @@ def publish_task(actor, task, now=None):
     now = now or utcnow()
     if task.bid_deadline <= now:
         raise DomainError(_l("The bid deadline has passed: set a new one before publishing."))
-    transition(task, TaskStatus.OPEN, TASK_MOVES)
+    transition(task, TaskStatus.OPEN, TASK_MOVES, actor=actor)
     task.published_at = now
     db.session.flush()
     return task
@@ -214,12 +220,13 @@ def _link(task):
     return f"/tasks/{task.id}"
 
 
-def end_bidding(task, now):
+def end_bidding(task, now, actor):
     """Close bidding (there are live bids) or let the task expire (none); tell the people
-    concerned. The task must be locked and open."""
+    concerned. The task must be locked and open; ``actor`` is who ends it (the enterprise's
+    member, or lifecycle.SYSTEM at the deadline)."""
     bids = _live_bids(task)
     target = TaskStatus.CLOSED if bids else TaskStatus.EXPIRED
-    transition(task, target, TASK_MOVES)
+    transition(task, target, TASK_MOVES, actor=actor)
     task.ended_at = now
     if target == TaskStatus.CLOSED:
         people = _members(task.organization) + [p for bid in bids for p in bid.bidder_side]
@@ -238,7 +245,7 @@ def close_bidding(actor, task, now=None):
         raise IllegalTransition(_l("Bidding on this task has already ended."))
     if not _live_bids(task):
         raise DomainError(_l("There are no bids yet: bidding can only be ended with bids."))
-    return end_bidding(task, now or utcnow())
+    return end_bidding(task, now or utcnow(), actor)
 
 
 def cancel_task(actor, task, reason, now=None):
@@ -248,7 +255,7 @@ def cancel_task(actor, task, reason, now=None):
     if not reason:
         raise DomainError(_l("Give the bidders a reason for the cancellation."))
     task = lock(task)
-    transition(task, TaskStatus.CANCELLED, TASK_MOVES)
+    transition(task, TaskStatus.CANCELLED, TASK_MOVES, actor=actor, reason=reason)
     task.cancel_reason = reason
     task.ended_at = now or utcnow()
     bids = _live_bids(task)
@@ -284,7 +291,7 @@ def sweep_due(now=None):
     for task_id in due:
         task = db_lock(Task, task_id, skip_locked=True)
         if task is not None and task.status == TaskStatus.OPEN and task.bid_deadline <= now:
-            end_bidding(task, now)
+            end_bidding(task, now, SYSTEM)
             ended += 1
     return ended
 

@@ -15,7 +15,7 @@ from crowdsource.bids.models import LIVE_STATES, Bid
 from crowdsource.contracts import services as contract_services
 from crowdsource.contracts.models import Contract
 from crowdsource.db import db, transaction, utcnow
-from crowdsource.errors import DomainError
+from crowdsource.errors import DomainError, refused
 from crowdsource.tasks import access, bp, listing, questions, services
 from crowdsource.tasks.forms import (
     FIELD_LABELS,
@@ -148,7 +148,7 @@ def new_task():
             with transaction():
                 task = services.create_task(current_user, organization, _details(form))
         except DomainError as error:
-            form.title.errors.append(error.message)
+            refused(form, error)
         else:
             flash(_("Your draft is saved. Attach files if you like, then publish it."), "success")
             return redirect(url_for("tasks.show", task_id=task.id))
@@ -172,7 +172,7 @@ def edit(task_id):
             with transaction():
                 services.update_task(current_user, task, _details(form))
         except DomainError as error:
-            form.title.errors.append(error.message)
+            refused(form, error)
         else:
             flash(_("The task has been saved."), "success")
             return redirect(url_for("tasks.show", task_id=task.id))
