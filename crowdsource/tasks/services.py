@@ -253,7 +253,7 @@ def cancel_task(actor, task, reason, now=None):
     access.require_member(actor, task)
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError(_l("Give the bidders a reason for the cancellation."))
+        raise DomainError(_l("Give the bidders a reason for the cancellation."), field="reason")
     task = lock(task)
     transition(task, TaskStatus.CANCELLED, TASK_MOVES, actor=actor, reason=reason)
     task.cancel_reason = reason
