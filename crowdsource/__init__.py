@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crowdsource import config as settings
+from crowdsource import lifecycle
 from crowdsource.extensions import babel, bootstrap, csrf, db, login_manager, mailman, migrate
 from crowdsource.logs import configure_logging, register_request_id
 
@@ -74,6 +75,7 @@ def register_extensions(app):
     from crowdsource.i18n import select_locale, select_timezone
 
     db.init_app(app)
+    lifecycle.install_guard()  # every status change goes through its state machine
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     csrf.init_app(app)
     mailman.init_app(app)

@@ -14,6 +14,9 @@ mode readers need no lock), and a block first ends the deferred transaction of t
 it: the lock is held for the action only, not while a view loads, validates and renders, nor
 while it calls Stripe. What a service is about to change it reads again under the lock, as
 ``lock()`` does on PostgreSQL.
+
+Every row lock is taken through the helpers of this module (``lock``, ``relock``,
+``lock_one``, ``lock_all``): no other module writes ``with_for_update``.
 """
 
 import contextvars
@@ -192,23 +195,51 @@ def transaction():
     _run_committed_callbacks(session)
 
 
-def lock(model, object_id, skip_locked=False):
+# --- row locks -----------------------------------------------------------------------------
+# Every row lock of the application is taken here: ``lock`` and ``relock`` for one object,
+# ``lock_one`` and ``lock_all`` for what a statement selects. SQLite ignores ``FOR UPDATE``
+# (its write transaction already excludes other writers; see the module's docstring), so
+# concurrency tests run on PostgreSQL.
+
+
+def locking(statement, skip_locked=False, of=None, read=False):
+    """``statement`` selecting its rows locked for the rest of the transaction, as stored now.
+
+    ``FOR UPDATE``, or with ``read`` ``FOR SHARE`` (others may share-lock the rows too, but
+    nobody changes them); ``skip_locked`` leaves out rows another transaction holds (a sweep
+    leaves them to that one); ``of`` names the table(s) to lock when the statement joins
+    several."""
+    return statement.with_for_update(skip_locked=skip_locked, of=of, read=read).execution_options(
+        populate_existing=True
+    )
+
+
+def lock_one(statement, skip_locked=False, of=None, read=False):
+    """The first row (its first column, as ``Session.scalar``) of ``statement``, locked as
+    :func:`locking` says; None if there is none."""
+    return db.session.scalar(locking(statement, skip_locked=skip_locked, of=of, read=read))
+
+
+def lock_all(statement, skip_locked=False, of=None, read=False):
+    """Every row (its first column, as ``Session.scalars``) of ``statement``, locked as
+    :func:`locking` says, as a list."""
+    return list(db.session.scalars(locking(statement, skip_locked=skip_locked, of=of, read=read)))
+
+
+def lock(model, object_id, skip_locked=False, read=False):
     """The row of ``model`` with id ``object_id`` as stored now, locked for the rest of the
     transaction (``SELECT … FOR UPDATE``; on SQLite the write transaction already excludes
     other writers), or None if there is none — or, with ``skip_locked``, if another
     transaction holds it (a sweep leaves it to that one)."""
-    return db.session.scalars(
-        sa.select(model)
-        .where(model.id == object_id)
-        .with_for_update(skip_locked=skip_locked)
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    statement = sa.select(model).where(model.id == object_id)
+    return db.session.scalars(locking(statement, skip_locked=skip_locked, read=read)).one_or_none()
 
 
-def relock(obj):
+def relock(obj, read=False):
     """``obj`` read again as stored now and locked for the rest of the transaction (as
-    :func:`lock`); returns it."""
-    db.session.refresh(obj, with_for_update=True)
+    :func:`lock`; with ``read`` a shared lock: others may read-lock it too, nobody changes
+    it); returns it."""
+    db.session.refresh(obj, with_for_update={"read": True} if read else True)
     return obj
 
 

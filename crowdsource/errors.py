@@ -1,7 +1,10 @@
 """Domain errors and the error handlers that turn them, and HTTP errors, into pages or JSON.
 
-Services raise a :class:`DomainError`; one handler shows its message on an error page with its
-4xx status, or as ``{"error": ...}`` JSON for API and JSON clients.
+Services raise a :class:`DomainError`, which may name the form field it concerns. A view whose
+form's action was refused puts the message on the form with :func:`refused` and renders the form
+again, with what the user typed, under the error's 4xx status. Elsewhere one handler shows the
+message on an error page with its 4xx status, or as ``{"error": ...}`` JSON for API and JSON
+clients (with ``"field"`` when one is named).
 """
 
 import logging
@@ -15,12 +18,15 @@ log = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
-    """A business rule refused the action; the message is shown to the user."""
+    """A business rule refused the action; the message is shown to the user, at ``field``
+    (the name of the form field the rule concerns: ``"amount"``) when one is named."""
 
     status_code = 400
 
-    def __init__(self, message=None):
+    def __init__(self, message=None, field=None):
         self.message = message or self.default_message
+        #: the name of the form field the refusal concerns, or None (the form as a whole)
+        self.field = field
         super().__init__(str(self.message))
 
     default_message = _l("This action cannot be done.")
@@ -59,10 +65,30 @@ class TooManyAttempts(DomainError):
     status_code = 429
     default_message = _l("Too many attempts. Please wait and try again.")
 
-    def __init__(self, message=None, retry_after=None):
-        super().__init__(message)
+    def __init__(self, message=None, retry_after=None, field=None):
+        super().__init__(message, field=field)
         #: seconds after which a new attempt may succeed (the Retry-After header)
         self.retry_after = retry_after
+
+
+def refused(form, error):
+    """Put the message of ``error`` (a DomainError refusing the form's action) on ``form``: in
+    the errors of the field it names, or, when it names none the form has, in the form's own
+    errors (shown at the top of the form). Returns the status to render the form again with
+    (the error's: 409 for a conflict, 400 for a broken rule), so that a view reads::
+
+        except DomainError as error:
+            status = refused(form, error)
+
+    The view has loaded the object and checked that the user may see it before: what a
+    refusal says (even "not allowed") is shown on the form the user may see.
+    """
+    field = form._fields.get(error.field) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+    return error.status_code
 
 
 # Titles and explanations of the error pages, in the user's language.
@@ -101,7 +127,11 @@ def error_response(status, message=None):
 
 
 def handle_domain_error(error):
-    response = error_response(error.status_code, str(error.message))
+    if error.field and wants_json():
+        response = make_response(jsonify(error=str(error.message), field=error.field))
+        response.status_code = error.status_code
+    else:
+        response = error_response(error.status_code, str(error.message))
     if getattr(error, "retry_after", None):
         response.headers["Retry-After"] = str(error.retry_after)
     return response

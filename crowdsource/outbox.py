@@ -32,7 +32,15 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import orm
 
-from crowdsource.db import UTCDateTime, after_commit, db, in_transaction_block, transaction, utcnow
+from crowdsource.db import (
+    UTCDateTime,
+    after_commit,
+    db,
+    in_transaction_block,
+    lock_all,
+    transaction,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -123,16 +131,16 @@ def relay(now=None, limit=RELAY_BATCH):
     sent. Safe to run in several processes at once: each row is claimed by one of them."""
     now = now or utcnow()
     with transaction():
-        rows = db.session.scalars(
+        rows = lock_all(
             sa.select(OutboxJob)
             .where(
                 OutboxJob.sent_at.is_(None),
                 sa.or_(OutboxJob.claimed_until.is_(None), OutboxJob.claimed_until < now),
             )
             .order_by(OutboxJob.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).all()
+            .limit(limit),
+            skip_locked=True,
+        )
         for row in rows:
             row.claimed_until = now + dt.timedelta(seconds=LEASE_SECONDS)
         pending = [_Pending.of(row) for row in rows]

@@ -16,7 +16,7 @@ from crowdsource.accounts.models import (
     OrgKind,
 )
 from crowdsource.db import db, transaction
-from crowdsource.errors import DomainError
+from crowdsource.errors import DomainError, refused
 from crowdsource.web import ConfirmForm, form_page, get_or_404
 
 
@@ -63,7 +63,7 @@ def new_organization():
             with transaction():
                 organization = orgs.create_organization(current_user, **_details(form))
         except DomainError as error:
-            form.credit_code.errors.append(error.message)
+            refused(form, error)
         else:
             flash(_("%(name)s has been registered.", name=organization.name), "success")
             return redirect(url_for("accounts.organization", org_id=organization.id))
@@ -92,7 +92,7 @@ def edit_organization(org_id):
             with transaction():
                 orgs.update_organization(current_user, organization, **_details(form))
         except DomainError as error:
-            form.credit_code.errors.append(error.message)
+            refused(form, error)
         else:
             flash(_("The organization has been saved."), "success")
             return redirect(url_for("accounts.organization", org_id=organization.id))
@@ -116,7 +116,7 @@ def members(org_id):
                     current_user, organization, form.email.data, form.role.data
                 )
         except DomainError as error:
-            form.email.errors.append(error.message)
+            refused(form, error)
         else:
             flash(_("%(name)s has been invited.", name=invitation.invitee.display_name), "success")
             return redirect(url_for("accounts.members", org_id=organization.id))

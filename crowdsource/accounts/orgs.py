@@ -22,7 +22,7 @@ from crowdsource.accounts.models import (
     Role,
 )
 from crowdsource.accounts.services import find_user_by_email
-from crowdsource.db import db, utcnow
+from crowdsource.db import db, lock, lock_one, utcnow
 from crowdsource.errors import Conflict, DomainError, NotAllowed
 from crowdsource.lifecycle import transition
 
@@ -30,11 +30,13 @@ from crowdsource.lifecycle import transition
 def _check_details(kind, ownership, code, center_id):
     kind = OrgKind(kind)
     if kind == OrgKind.AGENCY and not ownership:
-        raise DomainError(_l("A service agency must state its ownership type."))
+        raise DomainError(_l("A service agency must state its ownership type."), field="ownership")
     if credit_code.problem(code):
-        raise DomainError(_l("This is not a valid unified social credit code."))
+        raise DomainError(
+            _l("This is not a valid unified social credit code."), field="credit_code"
+        )
     if db.session.get(Center, center_id) is None:
-        raise DomainError(_l("Choose an innovation center."))
+        raise DomainError(_l("Choose an innovation center."), field="center_id")
     return kind, Ownership(ownership) if ownership else None
 
 
@@ -44,7 +46,8 @@ def _save_unique(organization):
             db.session.add(organization)
     except IntegrityError:
         raise Conflict(
-            _l("An organization with this unified social credit code is already registered.")
+            _l("An organization with this unified social credit code is already registered."),
+            field="credit_code",
         ) from None
 
 
@@ -93,9 +96,13 @@ def invite_member(actor, organization, email, role=Role.MEMBER):
     authz.require_owner(actor, organization)
     invitee = find_user_by_email(email)
     if invitee is None:
-        raise DomainError(_l("Nobody has registered with this email. Ask them to register first."))
+        raise DomainError(
+            _l("Nobody has registered with this email. Ask them to register first."), field="email"
+        )
     if authz.membership_of(invitee, organization) is not None:
-        raise Conflict(_l("%(name)s is already a member.", name=invitee.display_name))
+        raise Conflict(
+            _l("%(name)s is already a member.", name=invitee.display_name), field="email"
+        )
     invitation = Invitation(
         organization=organization, invitee=invitee, invited_by=actor, role=Role(role)
     )
@@ -104,16 +111,14 @@ def invite_member(actor, organization, email, role=Role.MEMBER):
             db.session.add(invitation)
     except IntegrityError:
         raise Conflict(
-            _l("%(name)s has already been invited.", name=invitee.display_name)
+            _l("%(name)s has already been invited.", name=invitee.display_name), field="email"
         ) from None
     enqueue_invitation_email(invitation.id)
     return invitation
 
 
 def _lock_invitation(invitation):
-    return db.session.scalars(
-        sa.select(Invitation).filter_by(id=invitation.id).with_for_update()
-    ).one()
+    return lock(Invitation, invitation.id)
 
 
 def accept_invitation(actor, invitation):
@@ -124,7 +129,7 @@ def accept_invitation(actor, invitation):
     invitation = _lock_invitation(invitation)
     if actor.id != invitation.invitee_id:
         raise NotAllowed()
-    transition(invitation, InvitationStatus.ACCEPTED, INVITATION_MOVES)
+    transition(invitation, InvitationStatus.ACCEPTED, INVITATION_MOVES, actor=actor)
     invitation.responded_at = utcnow()
     if authz.membership_of(actor, invitation.organization) is None:
         db.session.add(
@@ -139,7 +144,7 @@ def decline_invitation(actor, invitation):
     invitation = _lock_invitation(invitation)
     if actor.id != invitation.invitee_id:
         raise NotAllowed()
-    transition(invitation, InvitationStatus.DECLINED, INVITATION_MOVES)
+    transition(invitation, InvitationStatus.DECLINED, INVITATION_MOVES, actor=actor)
     invitation.responded_at = utcnow()
     db.session.flush()
     return invitation
@@ -149,7 +154,7 @@ def cancel_invitation(actor, invitation):
     """An owner withdraws a pending invitation."""
     invitation = _lock_invitation(invitation)
     authz.require_owner(actor, invitation.organization)
-    transition(invitation, InvitationStatus.CANCELLED, INVITATION_MOVES)
+    transition(invitation, InvitationStatus.CANCELLED, INVITATION_MOVES, actor=actor)
     invitation.responded_at = utcnow()
     db.session.flush()
     return invitation
@@ -157,7 +162,7 @@ def cancel_invitation(actor, invitation):
 
 def _lock_organization(organization):
     """Lock the organization row: changes to its owners are serialised on it."""
-    db.session.execute(sa.select(Organization.id).filter_by(id=organization.id).with_for_update())
+    lock_one(sa.select(Organization.id).filter_by(id=organization.id))
 
 
 def _owner_count(organization):

@@ -36,7 +36,7 @@ def register_user(email, password, display_name, locale=Language.ZH_CN, timezone
     email = normalize_email(email)
     problem = passwords.weakness(password, email, display_name)
     if problem:
-        raise DomainError(problem)
+        raise DomainError(problem, field="password")
     user = User(
         email=email,
         password_hash=passwords.hash_password(password),
@@ -49,7 +49,7 @@ def register_user(email, password, display_name, locale=Language.ZH_CN, timezone
         with db.session.begin_nested():
             db.session.add(user)
     except IntegrityError:
-        raise Conflict(_l("An account with this email already exists.")) from None
+        raise Conflict(_l("An account with this email already exists."), field="email") from None
     return user
 
 
@@ -128,10 +128,10 @@ def change_password(user, current_password, new_password):
     Raises DomainError if the current password is wrong or the new one too weak.
     """
     if not passwords.verify_password(user.password_hash, current_password):
-        raise DomainError(_l("The current password is wrong."))
+        raise DomainError(_l("The current password is wrong."), field="current_password")
     problem = passwords.weakness(new_password, user.email, user.display_name)
     if problem:
-        raise DomainError(problem)
+        raise DomainError(problem, field="new_password")
     user.password_hash = passwords.hash_password(new_password)
     user.session_version += 1
     db.session.flush()
@@ -145,10 +145,11 @@ def parse_skills(text):
 def update_profile(user, display_name, bio, skills, locale, timezone, email_notifications=True):
     """Change the user's public profile and preferences; raises DomainError on bad skills."""
     if len(skills) > MAX_SKILLS:
-        raise DomainError(_l("List at most %(count)d skills.", count=MAX_SKILLS))
+        raise DomainError(_l("List at most %(count)d skills.", count=MAX_SKILLS), field="skills")
     if any(len(skill) > MAX_SKILL_LENGTH for skill in skills):
         raise DomainError(
-            _l("Each skill may have at most %(count)d characters.", count=MAX_SKILL_LENGTH)
+            _l("Each skill may have at most %(count)d characters.", count=MAX_SKILL_LENGTH),
+            field="skills",
         )
     user.display_name = display_name.strip()
     user.bio = bio or ""

@@ -14,7 +14,7 @@ from crowdsource.accounts.forms import (
 )
 from crowdsource.accounts.models import Membership, User
 from crowdsource.db import db, transaction
-from crowdsource.errors import DomainError
+from crowdsource.errors import DomainError, refused
 from crowdsource.i18n import current_language
 from crowdsource.throttle import ClientLimit, client_address
 from crowdsource.web import ConfirmForm, form_page, get_or_404, redirect_next
@@ -34,7 +34,7 @@ def register():
                     form.email.data, form.password.data, form.display_name.data, form.locale.data
                 )
         except DomainError as error:
-            form.email.errors.append(error.message)
+            refused(form, error)
         else:
             login_user(user)
             flash(_("Welcome to Crowdsource, %(name)s!", name=user.display_name), "success")
@@ -92,7 +92,7 @@ def change_password():
                     current_user, form.current_password.data, form.new_password.data
                 )
         except DomainError as error:
-            form.new_password.errors.append(error.message)
+            refused(form, error)
         else:
             # The session's id carries the password version: log this session in again.
             login_user(db.session.get(User, current_user.id))
@@ -122,7 +122,7 @@ def edit_profile():
                     form.email_notifications.data,
                 )
         except DomainError as error:
-            form.skills.errors.append(error.message)
+            refused(form, error)
         else:
             flash(_("Your profile has been saved."), "success")
             return redirect(url_for("accounts.profile", user_id=current_user.id))

@@ -16,7 +16,7 @@ from crowdsource.bids.models import BID_MOVES, LIVE_STATES, Bid, BidMilestone, B
 from crowdsource.contracts import services as contracts
 from crowdsource.db import db, relock, utcnow
 from crowdsource.errors import Conflict, DomainError, NotAllowed, NotFound
-from crowdsource.lifecycle import transition
+from crowdsource.lifecycle import SYSTEM, transition
 from crowdsource.money import format_bps, format_money
 from crowdsource.notifications.models import Kind
 from crowdsource.notifications.services import Amount, notify
@@ -62,21 +62,31 @@ def _check(actor, task, details, now):
         raise NotAllowed(_l("You can only bid for an agency you are a member of."))
     if details.payee_organization is not None:
         if details.agency is None:
-            raise DomainError(_l("Only an agency can bid for a payee institution."))
+            raise DomainError(
+                _l("Only an agency can bid for a payee institution."), field="payee_organization_id"
+            )
         payee = details.payee_organization
         if payee.kind != OrgKind.INSTITUTION or payee.id == task.organization_id:
-            raise DomainError(_l("Choose an institution other than the agency and the enterprise."))
+            raise DomainError(
+                _l("Choose an institution other than the agency and the enterprise."),
+                field="payee_organization_id",
+            )
     cap = policy.in_force(task.center, task.contract_type).max_brokerage_bps
     if details.brokerage_bps and details.payee_organization is None:
-        raise DomainError(_l("A brokerage rate needs a payee institution."))
+        raise DomainError(_l("A brokerage rate needs a payee institution."), field="brokerage")
     if not 0 <= details.brokerage_bps <= cap:
-        raise DomainError(_l("The brokerage rate may be at most %(cap)s.", cap=format_bps(cap)))
+        raise DomainError(
+            _l("The brokerage rate may be at most %(cap)s.", cap=format_bps(cap)), field="brokerage"
+        )
     if details.duration_days <= 0:
-        raise DomainError(_l("The duration is at least one day."))
+        raise DomainError(_l("The duration is at least one day."), field="duration_days")
     if not 1 <= len(details.milestones) <= MAX_MILESTONES:
-        raise DomainError(_l("Propose between 1 and %(count)d milestones.", count=MAX_MILESTONES))
+        raise DomainError(
+            _l("Propose between 1 and %(count)d milestones.", count=MAX_MILESTONES),
+            field="milestones",
+        )
     if any(m.amount_fen <= 0 for m in details.milestones):
-        raise DomainError(_l("Every milestone has an amount above zero."))
+        raise DomainError(_l("Every milestone has an amount above zero."), field="milestones")
     total = sum(m.amount_fen for m in details.milestones)
     if total != details.price_fen:
         raise DomainError(
@@ -84,10 +94,11 @@ def _check(actor, task, details, now):
                 "The milestones add up to %(total)s, not the price %(price)s.",
                 total=format_money(total),
                 price=format_money(details.price_fen),
-            )
+            ),
+            field="milestones",
         )
     if any(m.due_date < now.date() for m in details.milestones):
-        raise DomainError(_l("Milestone due dates cannot be in the past."))
+        raise DomainError(_l("Milestone due dates cannot be in the past."), field="milestones")
 
 
 def _set_milestones(bid, milestones):
@@ -106,8 +117,7 @@ def _set_milestones(bid, milestones):
 
 def _lock_task_for_bidding(task):
     """Share-lock the task: bids go in side by side, but not while its state changes."""
-    db.session.refresh(task, with_for_update={"read": True})
-    return task
+    return relock(task, read=True)
 
 
 def place_bid(actor, task, details, now=None):
@@ -142,7 +152,8 @@ def place_bid(actor, task, details, now=None):
             db.session.flush()
     except IntegrityError:
         raise Conflict(
-            _l("There is already a live bid from you on this task: edit it instead.")
+            _l("There is already a live bid from you on this task: edit it instead."),
+            field="price",
         ) from None
     _set_milestones(bid, details.milestones)
     members = [membership.user for membership in task.organization.memberships]
@@ -223,7 +234,7 @@ def withdraw_bid(actor, bid, now=None):
     bid = _lock(bid)
     if not task.accepts_bids(now or utcnow()):
         raise DomainError(_l("Bids can only be withdrawn before the deadline."))
-    transition(bid, BidStatus.WITHDRAWN, BID_MOVES)
+    transition(bid, BidStatus.WITHDRAWN, BID_MOVES, actor=actor)
     db.session.flush()
     return bid
 
@@ -238,7 +249,7 @@ def shortlist_bid(actor, bid):
     """The enterprise puts a submitted bid on its shortlist; the bidder's side is told."""
     _require_enterprise(actor, bid)
     bid = _lock(bid)
-    transition(bid, BidStatus.SHORTLISTED, BID_MOVES)
+    transition(bid, BidStatus.SHORTLISTED, BID_MOVES, actor=actor)
     task = bid.task
     notify(bid.bidder_side, Kind.BID_SHORTLISTED, _link(bid), task, task=task.title)
     db.session.flush()
@@ -249,7 +260,7 @@ def reject_bid(actor, bid, reason=None):
     """The enterprise turns a live bid down, with an optional reason; the bidder's side is told."""
     _require_enterprise(actor, bid)
     bid = _lock(bid)
-    transition(bid, BidStatus.REJECTED, BID_MOVES)
+    transition(bid, BidStatus.REJECTED, BID_MOVES, actor=actor)
     bid.rejection_reason = (reason or "").strip() or None
     task = bid.task
     notify(
@@ -275,17 +286,17 @@ def award_bid(actor, bid, now=None):
     _require_enterprise(actor, bid)
     task = tasks.lock(bid.task)
     if task.status == TaskStatus.OPEN and not task.accepts_bids(now):
-        tasks.end_bidding(task, now)
+        tasks.end_bidding(task, now, SYSTEM)  # its deadline ended it; the sweep had not run
     if task.status == TaskStatus.OPEN:
         raise DomainError(_l("End bidding before awarding: bidders may still be bidding."))
-    transition(task, TaskStatus.AWARDED, TASK_MOVES)
+    transition(task, TaskStatus.AWARDED, TASK_MOVES, actor=actor)
     bid = _lock(bid)
-    transition(bid, BidStatus.ACCEPTED, BID_MOVES)
+    transition(bid, BidStatus.ACCEPTED, BID_MOVES, actor=actor)
     others = db.session.scalars(
         sa.select(Bid).where(Bid.task_id == task.id, Bid.id != bid.id, Bid.status.in_(LIVE_STATES))
     ).all()
     for other in others:
-        other.status = BidStatus.REJECTED
+        transition(other, BidStatus.REJECTED, BID_MOVES, actor=actor, reason="another bid won")
         notify(other.bidder_side, Kind.BID_REJECTED, _link(other), task, task=task.title, reason="")
     contract = contracts.create_contract(task, bid, now)
     notify(

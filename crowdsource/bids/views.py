@@ -13,7 +13,7 @@ from crowdsource.bids import bp, services
 from crowdsource.bids.forms import BidForm, RejectForm
 from crowdsource.bids.models import Bid, BidStatus
 from crowdsource.db import db, transaction
-from crowdsource.errors import DomainError
+from crowdsource.errors import DomainError, refused
 from crowdsource.money import fen_to_yuan_text, format_bps
 from crowdsource.payments import policy
 from crowdsource.tasks import access
@@ -93,7 +93,7 @@ def place(task_id):
             with transaction():
                 bid = services.place_bid(current_user, task, _details(form))
         except DomainError as error:
-            form.price.errors.append(error.message)
+            refused(form, error)
         else:
             flash(_("Your bid has been submitted."), "success")
             return redirect(url_for("bids.show", bid_id=bid.id))
@@ -113,7 +113,7 @@ def edit(bid_id):
             with transaction():
                 services.update_bid(current_user, bid, _details(form))
         except DomainError as error:
-            form.price.errors.append(error.message)
+            refused(form, error)
         else:
             flash(_("Your bid has been updated."), "success")
             return redirect(url_for("bids.show", bid_id=bid.id))

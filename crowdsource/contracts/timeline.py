@@ -33,7 +33,8 @@ def describe(event, contract):
         what = f"{before} → {states(event.to_state).label}".strip()
     if event.reason:
         what = f"{what} ({event.reason})"
-    who = event.actor.display_name if event.actor else _("the platform")
+    # No actor: the system moved it (see crowdsource.lifecycle: every move names its actor).
+    who = event.actor.display_name if event.actor else _("the platform (automatic)")
     return event.created_at, who, f"{subject}: {what}"
 
 

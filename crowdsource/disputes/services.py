@@ -23,7 +23,7 @@ from crowdsource import audit
 from crowdsource.accounts import authz
 from crowdsource.accounts.centers import managers_of
 from crowdsource.contracts.models import Contract, Side
-from crowdsource.db import db, lock, utcnow
+from crowdsource.db import db, lock, lock_one, utcnow
 from crowdsource.disputes.models import (
     DISPUTE_MOVES,
     Dispute,
@@ -34,7 +34,7 @@ from crowdsource.disputes.models import (
     RulingStage,
 )
 from crowdsource.errors import Conflict, DomainError, NotAllowed, NotFound
-from crowdsource.lifecycle import transition
+from crowdsource.lifecycle import SYSTEM, transition
 from crowdsource.money import format_money
 from crowdsource.notifications.models import Kind
 from crowdsource.notifications.services import Amount, notify
@@ -43,12 +43,14 @@ from crowdsource.payments import escrow
 MAX_TEXT = 10_000
 
 
-def _text(value, message):
+def _text(value, message, field):
+    """The text typed into the form field ``field``, stripped; DomainError naming the field if
+    it is empty or too long."""
     value = (value or "").strip()
     if not value:
-        raise DomainError(message)
+        raise DomainError(message, field=field)
     if len(value) > MAX_TEXT:
-        raise DomainError(_l("Keep it under %(count)d characters.", count=MAX_TEXT))
+        raise DomainError(_l("Keep it under %(count)d characters.", count=MAX_TEXT), field=field)
     return value
 
 
@@ -310,7 +312,7 @@ def open_dispute(actor, milestone_id, reason, now=None):
     to the returned dispute's first entry). The escrow freezes at once; the other party has
     the response period to answer."""
     now = now or utcnow()
-    reason = _text(reason, _l("Explain what the dispute is about."))
+    reason = _text(reason, _l("Explain what the dispute is about."), "reason")
     milestone, side = escrow.freeze_for_dispute(actor, milestone_id, reason, now)
     contract = milestone.contract
     dispute = Dispute(
@@ -338,7 +340,7 @@ def open_dispute(actor, milestone_id, reason, now=None):
 def respond(actor, dispute_id, body, now=None):
     """The other party answers; the case goes to the managers."""
     now = now or utcnow()
-    body = _text(body, _l("Write your response."))
+    body = _text(body, _l("Write your response."), "body")
     dispute = _lock(dispute_id)
     _require("respond", actor, dispute, now)
     transition(dispute, DisputeStatus.RESPONDED, DISPUTE_MOVES, actor=actor)
@@ -352,7 +354,7 @@ def post(actor, dispute_id, body):
     """A party adds information or evidence (answering a manager's request, or of its own
     accord), or the manager hearing the case writes to both parties, until the case is
     final."""
-    body = _text(body, _l("Write a message."))
+    body = _text(body, _l("Write a message."), "body")
     dispute = _lock(dispute_id)
     _require("post", actor, dispute)
     entry = _entry(dispute, actor, EntryKind.MESSAGE, body)
@@ -379,7 +381,7 @@ def appeal(actor, dispute_id, reason, now=None):
     """A party appeals the ruling within the appeal window: the case goes to the managers of
     the parent center (the same center's other managers, for a case at the top)."""
     now = now or utcnow()
-    reason = _text(reason, _l("Explain why you appeal."))
+    reason = _text(reason, _l("Explain why you appeal."), "reason")
     dispute = _lock(dispute_id)
     _require("appeal", actor, dispute, now)
     transition(dispute, DisputeStatus.APPEALED, DISPUTE_MOVES, actor=actor, reason=reason)
@@ -473,7 +475,7 @@ def take(actor, dispute_id, now=None):
 
 def request_information(actor, dispute_id, side, body):
     """The manager hearing the case asks a party for more information."""
-    body = _text(body, _l("Say what information you need."))
+    body = _text(body, _l("Say what information you need."), "body")
     dispute = _lock(dispute_id)
     _require("ask", actor, dispute)
     side = Side(side)
@@ -483,17 +485,18 @@ def request_information(actor, dispute_id, side, body):
 
 
 def _amounts(dispute, release_fen, refund_fen):
-    for value in (release_fen, refund_fen):
+    for field, value in (("release", release_fen), ("refund", refund_fen)):
         if not isinstance(value, int) or isinstance(value, bool):
-            raise DomainError(_l("Enter both amounts."))
+            raise DomainError(_l("Enter both amounts."), field=field)
         if value < 0:
-            raise DomainError(_l("Amounts cannot be negative."))
+            raise DomainError(_l("Amounts cannot be negative."), field=field)
     if release_fen + refund_fen != dispute.amount_fen:
         raise DomainError(
             _l(
                 "The amounts must add up to the disputed escrow, %(amount)s.",
                 amount=format_money(dispute.amount_fen),
-            )
+            ),
+            field="release",
         )
 
 
@@ -501,7 +504,7 @@ def rule(actor, dispute_id, release_fen, refund_fen, reason, now=None):
     """The manager who took the case rules how the disputed escrow is split. Nothing moves
     yet: the parties have the appeal window (or both accept the ruling)."""
     now = now or utcnow()
-    reason = _text(reason, _l("Give the reasons for the ruling."))
+    reason = _text(reason, _l("Give the reasons for the ruling."), "reason")
     dispute = _lock(dispute_id)
     _require("rule", actor, dispute, now)
     _amounts(dispute, release_fen, refund_fen)
@@ -523,7 +526,7 @@ def rule_on_appeal(actor, dispute_id, uphold, reason, release_fen=None, refund_f
     """The appeal's manager upholds the ruling or replaces it; the case is final at once and
     the money moves."""
     now = now or utcnow()
-    reason = _text(reason, _l("Give the reasons for the ruling."))
+    reason = _text(reason, _l("Give the reasons for the ruling."), "reason")
     dispute, milestone = _lock_with_money(dispute_id)
     _require("rule_on_appeal", actor, dispute, now)
     first = dispute.ruling
@@ -587,6 +590,18 @@ def _make_final(dispute, milestone, actor, now, why):
 # --- deadlines ---------------------------------------------------------------------------
 
 
+def _lock_each_due(*due):
+    """Each dispute meeting the conditions ``due``, locked one at a time with SKIP LOCKED and
+    the conditions checked again under the lock: of several sweeps running at once, one
+    takes each (a reminder is sent once)."""
+    for dispute_id in db.session.scalars(sa.select(Dispute.id).where(*due)).all():
+        dispute = lock_one(
+            sa.select(Dispute).where(Dispute.id == dispute_id, *due), skip_locked=True
+        )
+        if dispute is not None:
+            yield dispute
+
+
 def sweep_due(now=None):
     """Deadlines of disputes: unanswered cases go to review; rulings whose appeal window passed
     become final (the money moves); reminders a day before the response deadline and the end
@@ -604,6 +619,7 @@ def sweep_due(now=None):
             DisputeStatus.UNDER_REVIEW,
             DISPUTE_MOVES,
             reason="no response within the response period",
+            actor=SYSTEM,
         )
         _tell(dispute, Kind.DISPUTE_TO_REVIEW)
         counts["to_review"] += 1
@@ -615,16 +631,14 @@ def sweep_due(now=None):
         dispute, milestone = _lock_with_money(dispute_id)
         if dispute.status != DisputeStatus.RULED or dispute.appeal_due_at > now:
             continue
-        _make_final(dispute, milestone, None, now, _l("the appeal window passed"))
+        _make_final(dispute, milestone, SYSTEM, now, _l("the appeal window passed"))
         counts["final"] += 1
     soon = now + dt.timedelta(days=1)
-    for dispute in db.session.scalars(
-        sa.select(Dispute).where(
-            Dispute.status == DisputeStatus.OPEN,
-            Dispute.respond_by <= soon,
-            Dispute.response_reminded_at.is_(None),
-        )
-    ).all():
+    for dispute in _lock_each_due(
+        Dispute.status == DisputeStatus.OPEN,
+        Dispute.respond_by <= soon,
+        Dispute.response_reminded_at.is_(None),
+    ):
         dispute.response_reminded_at = now
         _tell(
             dispute,
@@ -634,13 +648,11 @@ def sweep_due(now=None):
             date=dispute.respond_by,
         )
         counts["reminders"] += 1
-    for dispute in db.session.scalars(
-        sa.select(Dispute).where(
-            Dispute.status == DisputeStatus.RULED,
-            Dispute.appeal_due_at <= soon,
-            Dispute.appeal_reminded_at.is_(None),
-        )
-    ).all():
+    for dispute in _lock_each_due(
+        Dispute.status == DisputeStatus.RULED,
+        Dispute.appeal_due_at <= soon,
+        Dispute.appeal_reminded_at.is_(None),
+    ):
         dispute.appeal_reminded_at = now
         _tell(
             dispute,

@@ -19,7 +19,7 @@ from crowdsource.disputes.forms import (
     ReasonForm,
     RulingForm,
 )
-from crowdsource.errors import DomainError
+from crowdsource.errors import DomainError, refused
 from crowdsource.payments import escrow
 from crowdsource.web import ConfirmForm, get_or_404
 
@@ -61,8 +61,8 @@ def open_dispute(milestone_id):
                     request.files.getlist(form.files.name),
                     dispute_entry=dispute.entries[0],
                 )
-        except DomainError as refused:
-            form.reason.errors.append(refused.message)
+        except DomainError as error:
+            refused(form, error)
         else:
             flash(_("The dispute is open and the escrow is frozen."), "warning")
             return _back(dispute)
@@ -78,7 +78,11 @@ def open_dispute(milestone_id):
 @bp.get("/disputes/<int:dispute_id>")
 @login_required
 def show(dispute_id):
-    dispute = _case(dispute_id)
+    return _show_page(_case(dispute_id))
+
+
+def _show_page(dispute, status=200, **forms):
+    """The case page; ``forms`` replace the empty forms of the page (a refused one, as typed)."""
     entry_ids = [entry.id for entry in dispute.entries]
     attached = {}
     if entry_ids:
@@ -97,7 +101,14 @@ def show(dispute_id):
         release=first and f"{first.release_fen / 100:.2f}",
         refund=first and f"{first.refund_fen / 100:.2f}",
     )
-    return render_template(
+    empty_forms = dict(
+        post_form=PostForm(formdata=None),
+        reason_form=ReasonForm(formdata=None),
+        info_form=InfoRequestForm(formdata=None),
+        ruling_form=RulingForm(formdata=None),
+        appeal_form=appeal_form,
+    )
+    page = render_template(
         "disputes/show.html",
         dispute=dispute,
         side=services.side_of(current_user, dispute),
@@ -108,13 +119,10 @@ def show(dispute_id):
         trail=timeline.of_subjects(
             dispute.contract, [("dispute", dispute.id), ("milestone", dispute.milestone_id)]
         ),
-        post_form=PostForm(),
-        reason_form=ReasonForm(),
-        info_form=InfoRequestForm(),
-        ruling_form=RulingForm(),
-        appeal_form=appeal_form,
         confirm=ConfirmForm(),
+        **{**empty_forms, **forms},
     )
+    return page, status
 
 
 @bp.get("/disputes")
@@ -126,14 +134,24 @@ def queue():
     return render_template("disputes/queue.html", cases=cases)
 
 
-def _step(dispute_id, action, form=None, message=None):
-    """Run one step of a case from a form; refusals come back as 4xx pages with the reason."""
+def _step(dispute_id, action, form=None, message=None, slot=None):
+    """Run one step of a case from a form. A refused form with typed input (``slot``: its name
+    on the case page) comes back on the case page as typed, the message at its field, under a
+    4xx; a button's refusal (no ``slot``) is a 4xx page with the reason."""
     dispute = _case(dispute_id)
     form = form or ConfirmForm()
     if not form.validate_on_submit():
-        _refused(form)
-    with transaction():
-        action(dispute, form)
+        if slot is None:
+            _refused(form)
+        return _show_page(dispute, 400, **{slot: form})
+    try:
+        with transaction():
+            action(dispute, form)
+    except DomainError as error:
+        if slot is None:
+            raise
+        status = refused(form, error)
+        return _show_page(_case(dispute_id), status, **{slot: form})
     if message:
         flash(message, "info")
     return _back(dispute)
@@ -148,7 +166,7 @@ def respond(dispute_id):
             current_user, dispute.contract, request.files.getlist("files"), dispute_entry=entry
         )
 
-    return _step(dispute_id, act, PostForm(), _("Your response is recorded."))
+    return _step(dispute_id, act, PostForm(), _("Your response is recorded."), "post_form")
 
 
 @bp.post("/disputes/<int:dispute_id>/post")
@@ -160,7 +178,7 @@ def post(dispute_id):
             current_user, dispute.contract, request.files.getlist("files"), dispute_entry=entry
         )
 
-    return _step(dispute_id, act, PostForm())
+    return _step(dispute_id, act, PostForm(), slot="post_form")
 
 
 @bp.post("/disputes/<int:dispute_id>/take")
@@ -183,6 +201,7 @@ def ask(dispute_id):
         ),
         InfoRequestForm(),
         _("The party has been asked."),
+        "info_form",
     )
 
 
@@ -196,6 +215,7 @@ def rule(dispute_id):
         ),
         RulingForm(),
         _("The ruling is recorded. It becomes final when the appeal window ends."),
+        "ruling_form",
     )
 
 
@@ -217,6 +237,7 @@ def appeal(dispute_id):
         lambda dispute, form: services.appeal(current_user, dispute.id, form.reason.data),
         ReasonForm(),
         _("Your appeal goes to the managers of the next center up."),
+        "reason_form",
     )
 
 
@@ -235,4 +256,6 @@ def rule_on_appeal(dispute_id):
             form.refund.fen,
         )
 
-    return _step(dispute_id, act, form, _("The appeal is decided; the ruling is final."))
+    return _step(
+        dispute_id, act, form, _("The appeal is decided; the ruling is final."), "appeal_form"
+    )

@@ -25,7 +25,7 @@ from crowdsource.contracts.models import (
 )
 from crowdsource.db import db, lock, relock, utcnow
 from crowdsource.errors import DomainError
-from crowdsource.lifecycle import transition
+from crowdsource.lifecycle import SYSTEM, transition
 from crowdsource.notifications.models import Kind
 from crowdsource.notifications.services import Amount, notify
 from crowdsource.payments import chart, escrow, ledger, stripe_api
@@ -34,6 +34,7 @@ from crowdsource.payments.models import (
     CARD_REFUND_MOVES,
     FUNDING_MOVES,
     PAYOUT_MOVES,
+    STRIPE_EVENT_MOVES,
     CardRefund,
     CardRefundStatus,
     Funding,
@@ -159,13 +160,16 @@ def process_event(row_id, now=None):
     handler = HANDLERS.get(row.type)
     row.attempts += 1
     if handler is None:
-        row.status, row.note = StripeEventStatus.IGNORED, "not an event we act on"
+        outcome = StripeEventStatus.IGNORED, "not an event we act on"
     else:
         try:
             with db.session.begin_nested():
-                row.status, row.note = handler(event["data"]["object"], now or utcnow())
+                outcome = handler(event["data"]["object"], now or utcnow())
         except NotReady as waiting:
-            row.status, row.note = StripeEventStatus.DEFERRED, str(waiting)
+            outcome = StripeEventStatus.DEFERRED, str(waiting)
+    status, row.note = outcome
+    if status != row.status:  # a deferred event deferred again stays as it is
+        transition(row, status, STRIPE_EVENT_MOVES, actor=SYSTEM, reason=row.note[:300])
     row.processed_at = now or utcnow()
     db.session.flush()
     return row
@@ -212,7 +216,7 @@ def _credit(funding, amount, payment_intent, now):
             retry_intervals=RETRY_INTERVALS,
         )
         return StripeEventStatus.PROCESSED, f"refunded, not needed: {refused.message}"
-    transition(funding, FundingStatus.CONFIRMED, FUNDING_MOVES, reason=payment_intent)
+    transition(funding, FundingStatus.CONFIRMED, FUNDING_MOVES, reason=payment_intent, actor=SYSTEM)
     funding.confirmed_at = now
     funding.external_reference = payment_intent
     return StripeEventStatus.PROCESSED, "escrow credited"
@@ -257,10 +261,10 @@ def _on_dispute(dispute, now):
         return StripeEventStatus.FAILED, (
             f"{reason}, but the money already left escrow: answer the dispute in Stripe"
         )
-    transition(milestone, MilestoneStatus.DISPUTED, MILESTONE_MOVES, reason=reason)
+    transition(milestone, MilestoneStatus.DISPUTED, MILESTONE_MOVES, reason=reason, actor=SYSTEM)
     contract = milestone.contract
     if contract.status == ContractStatus.ACTIVE:
-        transition(contract, ContractStatus.IN_DISPUTE, CONTRACT_MOVES, reason=reason)
+        transition(contract, ContractStatus.IN_DISPUTE, CONTRACT_MOVES, reason=reason, actor=SYSTEM)
     return StripeEventStatus.PROCESSED, "milestone frozen"
 
 
@@ -349,12 +353,13 @@ def begin_payout(payout_id):
             PayoutStatus.FAILED,
             PAYOUT_MOVES,
             reason="the Stripe account cannot receive payouts",
+            actor=SYSTEM,
         )
         payout.failure_reason = str(_l("The Stripe account cannot receive payouts yet."))
         db.session.flush()
         return None
     if payout.status == PayoutStatus.REQUESTED:
-        transition(payout, PayoutStatus.PROCESSING, PAYOUT_MOVES)
+        transition(payout, PayoutStatus.PROCESSING, PAYOUT_MOVES, actor=SYSTEM)
     payout.last_attempt_at = utcnow()
     db.session.flush()
     return payout, account.account_id
@@ -393,7 +398,7 @@ def complete_payout(payout_id, transfer_id, now=None):
         description=f"{payout.contract.number} payout, Stripe transfer {transfer_id}",
         contract_id=payout.contract_id,
     )
-    transition(payout, PayoutStatus.SENT, PAYOUT_MOVES, reason=transfer_id)
+    transition(payout, PayoutStatus.SENT, PAYOUT_MOVES, reason=transfer_id, actor=SYSTEM)
     payout.stripe_transfer_id = transfer_id
     payout.sent_at = now or utcnow()
     payout.failure_reason = None
@@ -415,7 +420,7 @@ def fail_payout(payout_id, reason):
     payout = _lock_payout(payout_id)
     if payout is None or payout.status not in (PayoutStatus.REQUESTED, PayoutStatus.PROCESSING):
         return payout
-    transition(payout, PayoutStatus.FAILED, PAYOUT_MOVES, reason=reason[:300])
+    transition(payout, PayoutStatus.FAILED, PAYOUT_MOVES, reason=reason[:300], actor=SYSTEM)
     payout.failure_reason = reason[:1000]
     db.session.flush()
     return payout
@@ -467,7 +472,9 @@ def fail_refund(refund, reason):
     no longer pending (confirmed meanwhile by its event) is left as it is."""
     if refund.status != CardRefundStatus.PENDING:
         return
-    transition(refund, CardRefundStatus.FAILED, CARD_REFUND_MOVES, reason=reason[:300])
+    transition(
+        refund, CardRefundStatus.FAILED, CARD_REFUND_MOVES, reason=reason[:300], actor=SYSTEM
+    )
     refund.failure_reason = reason[:1000]
 
 
@@ -483,7 +490,7 @@ def settle_refund(refund, now=None):
         now or utcnow(),
         f"refunded to the card ({refund.stripe_refund_id or 'Stripe'})",
     )
-    transition(refund, CardRefundStatus.SUCCEEDED, CARD_REFUND_MOVES)
+    transition(refund, CardRefundStatus.SUCCEEDED, CARD_REFUND_MOVES, actor=SYSTEM)
     refund.settled_at = now or utcnow()
     db.session.flush()
     return refund

@@ -27,14 +27,15 @@ from crowdsource.contracts.models import (
     MilestoneStatus,
     Side,
 )
-from crowdsource.db import db, lock, utcnow
+from crowdsource.db import db, lock, lock_one, utcnow
 from crowdsource.errors import Conflict, DomainError, NotAllowed
-from crowdsource.lifecycle import transition
+from crowdsource.lifecycle import SYSTEM, transition
 from crowdsource.money import format_money
 from crowdsource.notifications.models import Kind
 from crowdsource.notifications.services import Amount, notify
 from crowdsource.payments import chart, commission, ledger, settlement
 from crowdsource.payments.models import (
+    FUNDING_MOVES,
     Funding,
     FundingStatus,
     JournalEntry,
@@ -132,11 +133,12 @@ def _lock_contract_of(milestone_id, skip_locked=False):
     Whatever locks a contract and one of its milestones takes the contract first — a release
     that completes the contract updates it, a cancellation locks it and then its milestones —
     so that two such operations never wait for each other's locks (a deadlock)."""
-    return db.session.scalar(
+    return lock_one(
         sa.select(Contract.id)
         .join(Milestone, Milestone.contract_id == Contract.id)
-        .where(Milestone.id == milestone_id)
-        .with_for_update(of=Contract, skip_locked=skip_locked)
+        .where(Milestone.id == milestone_id),
+        of=Contract,
+        skip_locked=skip_locked,
     )
 
 
@@ -170,7 +172,7 @@ def _require_state(milestone, allowed, done_states, done_message):
 # --- operations --------------------------------------------------------------------------
 
 
-def fund_milestone(milestone_id, amount_fen, provider, actor=None, now=None, note=""):
+def fund_milestone(milestone_id, amount_fen, provider, actor=SYSTEM, now=None, note=""):
     """Credit escrow with the payment received for a milestone (a provider confirmed it).
 
     Raises AlreadyDone if it is funded already, DomainError if ``amount_fen`` is not exactly
@@ -195,7 +197,8 @@ def fund_milestone(milestone_id, amount_fen, provider, actor=None, now=None, not
                 "Nothing has been recorded.",
                 received=format_money(amount_fen),
                 due=format_money(due),
-            )
+            ),
+            field="amount",
         )
     ledger.post(
         f"fund:milestone:{milestone.id}",
@@ -308,7 +311,7 @@ def accept_delivery(actor, milestone_id, now=None):
     return milestone
 
 
-def refund_to_provider(milestone, provider, now, reason, actor=None):
+def refund_to_provider(milestone, provider, now, reason, actor=SYSTEM):
     """The provider has returned a milestone's escrow to the payer (a card refund Stripe
     confirmed): escrow out to the provider's clearing account; the milestone is refunded.
     The milestone must be locked and still escrowed."""
@@ -444,21 +447,27 @@ def confirm_cancellation(actor, contract, now=None):
     contract.completed_at = now
     if contract.task.status == TaskStatus.AWARDED:
         transition(contract.task, TaskStatus.CANCELLED, TASK_MOVES, actor=actor, reason=reason)
-    _cancel_open_fundings(contract)
+    _cancel_open_fundings(contract, actor)
     for each in (Side.CLIENT, Side.SOLVER):
         _tell(contract, each, Kind.CONTRACT_CANCELLED)
     db.session.flush()
     return contract
 
 
-def _cancel_open_fundings(contract):
+def _cancel_open_fundings(contract, actor):
     ids = [milestone.id for milestone in contract.milestones]
     for funding in db.session.scalars(
         sa.select(Funding).where(
             Funding.milestone_id.in_(ids), Funding.status == FundingStatus.PENDING
         )
     ):
-        funding.status = FundingStatus.CANCELLED
+        transition(
+            funding,
+            FundingStatus.CANCELLED,
+            FUNDING_MOVES,
+            actor=actor,
+            reason="contract cancelled",
+        )
 
 
 def sweep_due(now=None):
@@ -477,12 +486,7 @@ def sweep_due(now=None):
     for milestone_id in due_ids:
         if _lock_contract_of(milestone_id, skip_locked=True) is None:
             continue  # someone is acting on the contract: the next sweep finds it again
-        milestone = db.session.scalars(
-            sa.select(Milestone)
-            .where(Milestone.id == milestone_id)
-            .with_for_update(skip_locked=True)
-            .execution_options(populate_existing=True)
-        ).one_or_none()
+        milestone = lock(Milestone, milestone_id, skip_locked=True)
         if (
             milestone is None
             or milestone.status != MilestoneStatus.SUBMITTED
@@ -493,7 +497,7 @@ def sweep_due(now=None):
         contract = milestone.contract
         _release(
             milestone,
-            None,
+            SYSTEM,
             now,
             f"{contract.number} M{milestone.position} released "
             "automatically after the review period",
@@ -512,17 +516,27 @@ def sweep_due(now=None):
 
 def remind_reviews(now=None, ahead=dt.timedelta(days=2)):
     """Remind the enterprise, once per delivery, that a delivered milestone will be released
-    automatically in less than ``ahead``; returns how many were reminded."""
+    automatically in less than ``ahead``; returns how many were reminded.
+
+    Safe to run from several processes at once: each milestone is locked (skipped if another
+    transaction holds it, after its contract as everywhere) and its reminder re-checked."""
     now = now or utcnow()
-    milestones = db.session.scalars(
-        sa.select(Milestone).where(
-            Milestone.status == MilestoneStatus.SUBMITTED,
-            Milestone.review_due_at <= now + ahead,
-            Milestone.review_due_at > now,
-            Milestone.review_reminded_at.is_(None),
+    due = (
+        Milestone.status == MilestoneStatus.SUBMITTED,
+        Milestone.review_due_at <= now + ahead,
+        Milestone.review_due_at > now,
+        Milestone.review_reminded_at.is_(None),
+    )
+    milestones = []
+    for milestone_id in db.session.scalars(sa.select(Milestone.id).where(*due)).all():
+        if _lock_contract_of(milestone_id, skip_locked=True) is None:
+            continue  # someone is acting on the contract: the next sweep finds it again
+        milestone = lock_one(
+            sa.select(Milestone).where(Milestone.id == milestone_id, *due), skip_locked=True
         )
-    ).all()
-    for milestone in milestones:
+        if milestone is None:
+            continue  # reminded (or released) by another sweep meanwhile
+        milestones.append(milestone)
         milestone.review_reminded_at = now
         _tell(
             milestone.contract,

@@ -87,7 +87,7 @@ def confirm_bank_transfer(actor, funding, amount_fen, bank_reference, now=None):
         raise NotAllowed()
     bank_reference = (bank_reference or "").strip()
     if not bank_reference:
-        raise DomainError(_l("Enter the bank's reference of the transfer."))
+        raise DomainError(_l("Enter the bank's reference of the transfer."), field="bank_reference")
     milestone = escrow.lock_milestone(funding.milestone_id)
     relock(funding)
     if funding.status == FundingStatus.CONFIRMED:

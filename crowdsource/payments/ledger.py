@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from crowdsource.db import db
+from crowdsource.db import db, lock_all
 from crowdsource.errors import Conflict, DomainError
 from crowdsource.money import Fen
 from crowdsource.payments import ddl  # noqa: F401  (the triggers are created with the tables)
@@ -139,14 +139,8 @@ def _validate(legs: Sequence[Leg], currency: str) -> None:
 def _lock_accounts(ids: Iterable[int]) -> dict[int, LedgerAccount]:
     """Lock the accounts in id order (every writer uses this order: no deadlocks) and read
     their current balances."""
-    query = (
-        sa.select(LedgerAccount)
-        .where(LedgerAccount.id.in_(sorted(ids)))
-        .order_by(LedgerAccount.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return {acc.id: acc for acc in db.session.scalars(query)}
+    query = sa.select(LedgerAccount).where(LedgerAccount.id.in_(sorted(ids)))
+    return {acc.id: acc for acc in lock_all(query.order_by(LedgerAccount.id))}
 
 
 def post(

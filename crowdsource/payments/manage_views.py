@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from crowdsource.accounts import authz, centers
 from crowdsource.accounts.models import Center
 from crowdsource.db import db, transaction
-from crowdsource.errors import DomainError
+from crowdsource.errors import DomainError, refused
 from crowdsource.payments import bp, funding, payouts, policy, statements
 from crowdsource.payments.forms import ConfirmTransferForm, PolicyForm, SendPayoutForm
 from crowdsource.payments.models import CommissionPolicy, Funding, Payout
@@ -28,26 +28,44 @@ def _require_manager():
 @login_required
 def manage():
     _require_manager()
+    return _manage_page()
+
+
+def _manage_page(refused_form=None, refused_id=None, refused_payout=None):
+    """The managers' page; a refused form (the confirmation of transfer ``refused_id``, or the
+    payout ``refused_payout`` sent) is shown again as typed at its row, or, if that row is
+    gone meanwhile, its message at the top of its list."""
     return render_template(
         "payments/manage.html",
         transfers=funding.transfers_to_confirm(current_user),
         payouts=payouts.payouts_to_send(current_user),
         transfer_form=ConfirmTransferForm(formdata=None),
         payout_form=SendPayoutForm(formdata=None),
+        refused_form=refused_form if refused_id is not None else None,
+        refused_id=refused_id,
+        refused_payout_form=refused_form if refused_payout is not None else None,
+        refused_payout=refused_payout,
     )
 
 
 @bp.post("/fundings/<int:funding_id>/confirm")
 @login_required
 def confirm_transfer(funding_id):
+    _require_manager()
     received = get_or_404(Funding, funding_id)
     form = ConfirmTransferForm()
     if not form.validate_on_submit():
-        abort(400, " ".join(str(m) for errors in form.errors.values() for m in errors))
-    with transaction():
-        funding.confirm_bank_transfer(
-            current_user, received, form.amount.fen, form.bank_reference.data
-        )
+        if form.csrf_token.errors:
+            abort(400, " ".join(str(m) for m in form.csrf_token.errors))
+        return _manage_page(form, funding_id), 400
+    try:
+        with transaction():
+            funding.confirm_bank_transfer(
+                current_user, received, form.amount.fen, form.bank_reference.data
+            )
+    except DomainError as error:
+        status = refused(form, error)
+        return _manage_page(form, funding_id), status
     flash(_("Transfer recorded: the milestone is funded in escrow."), "success")
     return redirect(url_for("payments.manage"))
 
@@ -55,12 +73,19 @@ def confirm_transfer(funding_id):
 @bp.post("/payouts/<int:payout_id>/send")
 @login_required
 def send_payout(payout_id):
+    _require_manager()
     payout = get_or_404(Payout, payout_id)
     form = SendPayoutForm()
     if not form.validate_on_submit():
-        abort(400, " ".join(str(m) for errors in form.errors.values() for m in errors))
-    with transaction():
-        payouts.send_payout(current_user, payout, form.bank_reference.data)
+        if form.csrf_token.errors:
+            abort(400, " ".join(str(m) for m in form.csrf_token.errors))
+        return _manage_page(form, refused_payout=payout_id), 400
+    try:
+        with transaction():
+            payouts.send_payout(current_user, payout, form.bank_reference.data)
+    except DomainError as error:
+        status = refused(form, error)
+        return _manage_page(form, refused_payout=payout_id), status
     flash(_("Payout recorded as sent."), "success")
     return redirect(url_for("payments.manage"))
 
@@ -102,7 +127,7 @@ def policies():
                     form.max_brokerage.bps,
                 )
         except DomainError as error:
-            form.commission.errors.append(error.message)
+            refused(form, error)
         else:
             flash(
                 _("The commission policy is saved. Contracts already signed keep theirs."),

@@ -320,6 +320,28 @@ set_labels(
 )
 
 
+#: a received event is processed, ignored, deferred (waiting for an earlier one) or fails; a
+#: deferred or failed one is tried again
+STRIPE_EVENT_MOVES = {
+    StripeEventStatus.RECEIVED: {
+        StripeEventStatus.PROCESSED,
+        StripeEventStatus.DEFERRED,
+        StripeEventStatus.IGNORED,
+        StripeEventStatus.FAILED,
+    },
+    StripeEventStatus.DEFERRED: {
+        StripeEventStatus.PROCESSED,
+        StripeEventStatus.IGNORED,
+        StripeEventStatus.FAILED,
+    },
+    StripeEventStatus.FAILED: {
+        StripeEventStatus.PROCESSED,
+        StripeEventStatus.DEFERRED,
+        StripeEventStatus.IGNORED,
+    },
+}
+
+
 class StripeEvent(db.Model):
     """A webhook event from Stripe, stored once (by its id) and processed by a job."""
 

@@ -135,7 +135,7 @@ def send_payout(actor, payout, bank_reference, now=None):
         raise NotAllowed()
     bank_reference = (bank_reference or "").strip()
     if not bank_reference:
-        raise DomainError(_l("Enter the bank's reference of the transfer."))
+        raise DomainError(_l("Enter the bank's reference of the transfer."), field="bank_reference")
     relock(payout)
     if payout.status == PayoutStatus.SENT:
         raise escrow.AlreadyDone(_l("This payout has already been recorded as sent."))

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from crowdsource.accounts import authz
 from crowdsource.accounts.models import Center
-from crowdsource.db import db, utcnow
+from crowdsource.db import db, lock_one, utcnow
 from crowdsource.errors import DomainError, NotAllowed
 from crowdsource.payments.models import CommissionPolicy
 
@@ -92,11 +92,13 @@ def set_policy(
         raise NotAllowed()
     rates = (commission_bps, client_fee_bps, center_share_bps, max_brokerage_bps)
     if any(rate < 0 or rate > 5000 for rate in rates):
-        raise DomainError(_l("Each rate is between 0 % and 50 %."))
+        raise DomainError(_l("Each rate is between 0 % and 50 %."), field="commission")
     if commission_bps + center_share_bps + max_brokerage_bps > 10000:
-        raise DomainError(_l("Commission, center share and brokerage together exceed 100 %."))
+        raise DomainError(
+            _l("Commission, center share and brokerage together exceed 100 %."), field="commission"
+        )
     scope = scope_of(center.id if center else None, contract_type)
-    policy = db.session.scalar(sa.select(CommissionPolicy).filter_by(scope=scope).with_for_update())
+    policy = lock_one(sa.select(CommissionPolicy).filter_by(scope=scope))
     if policy is None:
         policy = CommissionPolicy(
             scope=scope, center_id=center.id if center else None, contract_type=contract_type

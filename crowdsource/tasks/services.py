@@ -19,7 +19,7 @@ from crowdsource.bids.models import BID_MOVES, LIVE_STATES, Bid, BidStatus
 from crowdsource.db import db, relock, utcnow
 from crowdsource.db import lock as db_lock
 from crowdsource.errors import Conflict, DomainError, IllegalTransition, NotAllowed, NotFound
-from crowdsource.lifecycle import transition
+from crowdsource.lifecycle import SYSTEM, transition
 from crowdsource.money import format_money
 from crowdsource.notifications.models import Kind
 from crowdsource.notifications.services import notify
@@ -193,11 +193,11 @@ def _may_bid(actor, task, now):
     if refused := _as_outsider(actor, task):
         return refused
     if not task.accepts_bids(now):
-        return DomainError(_l("This task does not accept bids any more."))
+        return DomainError(_l("This task does not accept bids any more."), field="price")
     if not access.can_view_full(actor, task):
         return DomainError(_l("Accept the task's confidentiality terms before bidding."))
     if access.is_member(actor, task):
-        return NotAllowed(_l("You cannot bid on a task of your own organization."))
+        return NotAllowed(_l("You cannot bid on a task of your own organization."), field="price")
     return None
 
 
@@ -247,18 +247,24 @@ def bidding_open(task, now=None):
 
 def _check(details, now):
     if details.budget_min_fen > details.budget_max_fen:
-        raise DomainError(_l("The minimum budget is above the maximum."))
+        raise DomainError(_l("The minimum budget is above the maximum."), field="budget_min")
     if details.bid_deadline <= now:
-        raise DomainError(_l("The bid deadline must be in the future."))
+        raise DomainError(_l("The bid deadline must be in the future."), field="bid_deadline")
     # The form checks the dates in the user's time zone; here a day's leeway covers any zone.
     if details.delivery_date < (details.bid_deadline - dt.timedelta(days=1)).date():
-        raise DomainError(_l("The expected delivery date must come after the bid deadline."))
+        raise DomainError(
+            _l("The expected delivery date must come after the bid deadline."),
+            field="delivery_date",
+        )
     if db.session.get(Center, details.center_id) is None:
-        raise DomainError(_l("Choose an innovation center."))
+        raise DomainError(_l("Choose an innovation center."), field="center_id")
     if details.visibility == Visibility.INVITE_ONLY and not (
         details.invited_users or details.invited_organizations
     ):
-        raise DomainError(_l("Invite at least one solver or agency to an invite-only task."))
+        raise DomainError(
+            _l("Invite at least one solver or agency to an invite-only task."),
+            field="invite_emails",
+        )
 
 
 def _index(task):
@@ -362,7 +368,7 @@ def publish_task(actor, task, now=None):
     task = lock(task)
     now = now or utcnow()
     require("publish", actor, task, now)
-    transition(task, TaskStatus.OPEN, TASK_MOVES)
+    transition(task, TaskStatus.OPEN, TASK_MOVES, actor=actor)
     task.published_at = now
     db.session.flush()
     return task
@@ -381,12 +387,13 @@ def _link(task):
     return f"/tasks/{task.id}"
 
 
-def end_bidding(task, now):
+def end_bidding(task, now, actor):
     """Close bidding (there are live bids) or let the task expire (none); tell the people
-    concerned. The task must be locked and open."""
+    concerned. The task must be locked and open; ``actor`` is who ends it (the enterprise's
+    member, or lifecycle.SYSTEM at the deadline)."""
     bids = _live_bids(task)
     target = TaskStatus.CLOSED if bids else TaskStatus.EXPIRED
-    transition(task, target, TASK_MOVES)
+    transition(task, target, TASK_MOVES, actor=actor)
     task.ended_at = now
     if target == TaskStatus.CLOSED:
         people = _members(task.organization) + [p for bid in bids for p in bid.bidder_side]
@@ -403,7 +410,7 @@ def close_bidding(actor, task, now=None):
     task = lock(task)
     now = now or utcnow()
     require("close", actor, task, now)
-    return end_bidding(task, now)
+    return end_bidding(task, now, actor)
 
 
 def cancel_task(actor, task, reason, now=None):
@@ -411,10 +418,10 @@ def cancel_task(actor, task, reason, now=None):
     access.require_member(actor, task)
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError(_l("Give the bidders a reason for the cancellation."))
+        raise DomainError(_l("Give the bidders a reason for the cancellation."), field="reason")
     task = lock(task)
     require("cancel", actor, task, now)
-    transition(task, TaskStatus.CANCELLED, TASK_MOVES)
+    transition(task, TaskStatus.CANCELLED, TASK_MOVES, actor=actor, reason=reason)
     task.cancel_reason = reason
     task.ended_at = now or utcnow()
     bids = _live_bids(task)
@@ -451,7 +458,7 @@ def sweep_due(now=None):
     for task_id in due:
         task = db_lock(Task, task_id, skip_locked=True)
         if task is not None and task.status == TaskStatus.OPEN and task.bid_deadline <= now:
-            end_bidding(task, now)
+            end_bidding(task, now, SYSTEM)
             ended += 1
     return ended
 

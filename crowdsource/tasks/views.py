@@ -3,7 +3,7 @@
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -15,7 +15,7 @@ from crowdsource.bids.models import LIVE_STATES, Bid
 from crowdsource.contracts import services as contract_services
 from crowdsource.contracts.models import Contract, MilestoneStatus
 from crowdsource.db import db, transaction, utcnow
-from crowdsource.errors import DomainError
+from crowdsource.errors import DomainError, refused
 from crowdsource.tasks import access, bp, listing, questions, services
 from crowdsource.tasks.forms import (
     FIELD_LABELS,
@@ -148,7 +148,7 @@ def new_task():
             with transaction():
                 task = services.create_task(current_user, organization, _details(form))
         except DomainError as error:
-            form.title.errors.append(error.message)
+            refused(form, error)
         else:
             flash(_("Your draft is saved. Attach files if you like, then publish it."), "success")
             return redirect(url_for("tasks.show", task_id=task.id))
@@ -171,7 +171,7 @@ def edit(task_id):
             with transaction():
                 services.update_task(current_user, task, _details(form))
         except DomainError as error:
-            form.title.errors.append(error.message)
+            refused(form, error)
         else:
             flash(_("The task has been saved."), "success")
             return redirect(url_for("tasks.show", task_id=task.id))
@@ -182,6 +182,11 @@ def edit(task_id):
 def show(task_id):
     task = get_or_404(Task, task_id)
     access.require_view(current_user, task)
+    return _show_page(task)
+
+
+def _show_page(task, status=200, **forms):
+    """The task's page; ``forms`` replace its empty forms (a refused one, as typed)."""
     is_member = access.is_member(current_user, task)
     # a visitor who may bid sees their own bids (or why they cannot bid) in a card of its own
     bidder_card = current_user.is_authenticated and not is_member
@@ -204,16 +209,19 @@ def show(task_id):
         my_bids=my_bids,
         other_prices=_other_prices(task, my_bids, is_member),
         live_bid_count=listing.bid_counts([task]).get(task.id, 0),
-        question_form=QuestionForm(),
-        answer_form=AnswerForm(),
-        cancel_form=CancelForm(),
-        attachment_form=AttachmentForm(),
+        **{
+            "question_form": QuestionForm(formdata=None),
+            "answer_form": AnswerForm(formdata=None),
+            "cancel_form": CancelForm(formdata=None),
+            "attachment_form": AttachmentForm(formdata=None),
+            **forms,
+        },
         confirm=ConfirmForm(),
         field_names=FIELD_LABELS,
         change_text=_change_text,
         contract=contract,
         funded=_work_started(contract),
-    )
+    ), status
 
 
 def _bids_of_current_user(task):
@@ -295,8 +303,16 @@ def cancel(task_id):
     access.require_member(current_user, task)
     form = CancelForm()
     if not form.validate_on_submit():
-        abort(400, _("Give the bidders a reason for the cancellation."))
-    with transaction():
-        services.cancel_task(current_user, task, form.reason.data)
+        if not (form.reason.data or "").strip():
+            form.reason.errors = [_("Give the bidders a reason for the cancellation.")]
+        return _show_page(task, 400, cancel_form=form)
+    try:
+        with transaction():
+            services.cancel_task(current_user, task, form.reason.data)
+    except DomainError as error:
+        if task.status not in (TaskStatus.OPEN, TaskStatus.CLOSED):
+            raise  # cancelled meanwhile: no form to show it on, the error page says it
+        status = refused(form, error)
+        return _show_page(task, status, cancel_form=form)
     flash(_("The task has been cancelled and the bidders told."), "info")
     return redirect(url_for("tasks.show", task_id=task.id))

@@ -68,9 +68,13 @@ def test_a_dispute_ruled_60_40_is_final_after_the_appeal_window_with_the_split_i
     office = take_and_rule(
         live_server, new_page, people.managers["qingdao"], "10000", "50", accepted=False
     )
-    expect(office.get_by_test_id("error-page")).to_contain_text("must add up to")
-    office.go_back()
+    # Refused: the case page again, the ruling as typed and the reason at the amount.
     form = office.get_by_test_id("ruling-form")
+    expect(form.locator('[data-field="release"]')).to_contain_text("must add up to")
+    expect(form.get_by_label("Release to the payee (yuan)")).to_have_value("10000")
+    expect(form.get_by_label("Reasons for the ruling")).to_have_value(
+        "Half of the defects are found."
+    )
     form.get_by_label("Release to the payee (yuan)").fill("6,060")
     form.get_by_label("Refund to the enterprise (yuan)").fill("4040")
     form.get_by_label("Reasons for the ruling").fill("Half of the defects are found.")

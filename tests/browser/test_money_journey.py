@@ -57,7 +57,11 @@ def test_fund_confirm_deliver_accept_and_pay_out(
     transfer.get_by_label("Amount received (yuan)").fill("29000")
     transfer.get_by_label("Bank reference").fill("ICBC-20261127-001")
     transfer.get_by_role("button", name="Record as received").click()
-    expect(office.get_by_test_id("error-page")).to_contain_text("is not the amount due")
+    # Refused: the managers' page again, the amount as typed and the reason next to it.
+    transfer = office.get_by_test_id("transfer").filter(has_text=reference)
+    expect(transfer.get_by_label("Amount received (yuan)")).to_have_value("29000")
+    expect(transfer.get_by_label("Bank reference")).to_have_value("ICBC-20261127-001")
+    expect(transfer.locator('[data-field="amount"]')).to_contain_text("is not the amount due")
     db.session.rollback()  # read what the server has committed, not an older snapshot
     assert ledger.balance(f"escrow:milestone:{first.id}") == 0  # nothing posted
     db.session.rollback()

@@ -466,3 +466,24 @@ def test_an_unknown_task_is_not_found(client, db, make_user, login):
     assert client.get("/tasks/987654/edit").status_code == 404
     assert client.post("/tasks/987654/publish").status_code == 404
     assert client.post("/tasks/987654/cancel", data={"reason": "x"}).status_code == 404
+
+
+def test_a_refused_cancellation_comes_back_on_the_task_page_with_the_reason_as_typed(
+    client, db, make_user, make_org, make_task, make_bid, login
+):
+    owner = make_user()
+    task = make_task(owner, make_org(owner))
+    make_bid(make_user(), task)
+    login(owner)
+    before = table_counts()
+    reason = "x" * 2001
+
+    response = client.post(f"/tasks/{task.id}/cancel", data={"reason": reason})
+
+    assert response.status_code == 400
+    assert task.title in response.get_data(as_text=True)  # the task's page, not an error page
+    assert reason in response.get_data(as_text=True)
+    assert list(form_errors(response)) == ["reason"]
+    db.session.refresh(task)
+    assert task.status == TaskStatus.OPEN
+    assert table_counts() == before
