@@ -7,7 +7,6 @@ import pytest
 import redis
 
 from tests.stats.conftest import OPEN_TASK_TITLE, PRIVATE_TASK_TITLE
-from tests.test_queue import redis_url  # noqa: F401  (the fixture)
 
 
 def get(client, url, **query):
