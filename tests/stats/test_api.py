@@ -6,7 +6,7 @@ import uuid
 import pytest
 import redis
 
-from tests.stats.conftest import OPEN_TASK_TITLE, PRIVATE_TASK_TITLE
+from tests.stats.market import OPEN_TASK_TITLE, PRIVATE_TASK_TITLE
 
 
 def get(client, url, **query):
