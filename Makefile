@@ -7,7 +7,7 @@ TRANSLATIONS := crowdsource/translations
 TEST_WORKERS ?= auto
 export FLASK_APP := crowdsource
 
-.PHONY: run test typecheck test-dates install install-test compile-translations translations lint format worker cron
+.PHONY: run test typecheck test-fast test-deep test-dates install install-test compile-translations translations lint format worker cron
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,20 @@ test: install-test compile-translations typecheck
 # The money core's types (the files and settings: [mypy] in setup.cfg).
 typecheck: install-test
 	$(BIN)/mypy
+
+# The edit loop: the tests on SQLite only, without the browser tests and without lint.
+# `make test` before a commit still runs everything.
+test-fast: install-test compile-translations
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal --backend sqlite -m "not browser" $(PYTEST_ARGS)
+
+# The property tests again with the `deep` Hypothesis profile (tests/plugin.py): ten times the
+# examples, longer sequences of the stateful escrow machine (.ci/run runs it after `make test`).
+PROPERTY_TESTS ?= tests/payments/test_escrow_stateful.py tests/payments/test_commission_properties.py \
+	tests/accounts/test_credit_code.py tests/stats/test_disclosure.py tests/stats/test_api_conformance.py \
+	tests/payments/test_settlement_properties.py tests/payments/test_chart.py
+test-deep: install-test compile-translations
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal --hypothesis-profile=deep \
+		$(PROPERTY_TESTS) $(PYTEST_ARGS)
 
 # The date-sensitive tests once more at one moment (TEST_NOW, see tests/clock.py): by default
 # the first minute of a year in China, when UTC is still on the last day of the old year, the

@@ -1,7 +1,8 @@
-"""Helpers shared by tests (fixtures live in conftest.py)."""
+"""Constants and utilities shared by tests (fixtures and builders live in tests/plugin.py)."""
 
 import datetime as dt
 import html
+import io
 import os
 import re
 import threading
@@ -9,12 +10,29 @@ import time
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
 
+from crowdsource.accounts.models import Membership, Role
 from crowdsource.db import db, transaction, utcnow
 from crowdsource.tasks import services as task_services
 
 #: the password of every user made by the ``make_user`` builder
 PASSWORD = "correct horse battery"
+#: valid unified social credit codes for tests (check characters computed per GB 32100-2015)
+CREDIT_CODES = [
+    "91370200MA3C9F2X38",
+    "52370000MJD61234XE",
+    "12370000495571234X",
+    "91350100M000100Y43",
+    "91110000802100433B",
+]
+#: the content of a small PDF and PNG to upload
+PDF = b"%PDF-1.4 the test report of the prototype"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+#: the dispute tests' milestone (the ``case`` fixture), and what the enterprise pays for it
+#: (with the 1 % client-side fee)
+DISPUTE_AMOUNT = 1_000_000
+DISPUTE_DUE = 1_010_000
 #: how long a condition may take on a loaded machine (a worker's horse builds an app: seconds)
 PATIENCE = 60
 
@@ -31,6 +49,13 @@ def wait_until(condition, timeout=PATIENCE, what="the condition", interval=0.05)
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} did not happen within {timeout} s")
         time.sleep(interval)
+
+
+def examples(share=1.0):
+    """The number of examples of a property test that is ``share`` of the loaded Hypothesis
+    profile's (``default`` or ``deep``, registered in tests/plugin.py): an expensive test runs
+    fewer than a cheap one, both scaled by the profile."""
+    return max(1, round(settings.default.max_examples * share))
 
 
 def task_details(center_id, **changes):
@@ -109,3 +134,29 @@ def together(app, attempts):
     assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
     db.session.expire_all()
     return outcomes
+
+
+def add_member(user, organization, role=Role.MEMBER):
+    """The user joins the organization (as a member by default)."""
+    with transaction():
+        db.session.add(Membership(user=user, organization=organization, role=role))
+
+
+def pdf_file(name="report.pdf", content=PDF):
+    """A PDF to upload (a form field's value)."""
+    return (io.BytesIO(content), name)
+
+
+def png_file(name="photo.png"):
+    """A PNG to upload (a form field's value)."""
+    return (io.BytesIO(PNG), name)
+
+
+def stored_files(folder):
+    """The files in the upload folder (it may not exist yet)."""
+    return sorted(path.name for path in folder.iterdir()) if folder.exists() else []
+
+
+def evidence_file(name="evidence.pdf"):
+    """A PDF of evidence to upload in a dispute."""
+    return (io.BytesIO(b"%PDF-1.4 the signed acceptance protocol"), name)

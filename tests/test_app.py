@@ -104,7 +104,7 @@ def test_method_not_allowed_is_405(client):
 
 
 def test_unexpected_errors_show_the_500_page(backend, make_database_url):
-    from tests.conftest import app_config
+    from tests.plugin import app_config
 
     app = create_app(app_config("sqlite://", TESTING=False))
 

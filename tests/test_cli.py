@@ -190,6 +190,7 @@ def test_create_admin_makes_an_existing_account_an_admin_and_keeps_its_password(
     assert user.is_admin and verify_password(user.password_hash, PASSWORD)
 
 
+@pytest.mark.committing  # the command runs in a process of its own
 def test_create_admin_asks_for_the_password_on_a_terminal(app, db, tmp_path):
     """A real terminal (a pseudo-terminal): the command asks twice, hiding what is typed."""
     import pty

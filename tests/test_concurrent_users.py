@@ -31,8 +31,11 @@ from crowdsource.payments import escrow
 from crowdsource.payments import funding as fundings
 from crowdsource.tasks import services as task_services
 from crowdsource.tasks.models import Question
-from tests.conftest import app_config
 from tests.helpers import PASSWORD, task_details
+from tests.plugin import app_config
+
+#: other threads or processes must see what the test commits
+pytestmark = pytest.mark.committing
 
 ENTERPRISES = 9  # each accepts the delivered milestone of its own contract
 SOLVERS = 40  # each asks a question on the open task and bids on it

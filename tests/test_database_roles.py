@@ -18,7 +18,8 @@ from crowdsource.payments import ledger
 from crowdsource.payments.models import AccountKind
 from crowdsource.stats import summary
 from crowdsource.stats.models import StatsMonth
-from tests.conftest import (
+from tests.helpers import table_counts
+from tests.plugin import (
     APP_ROLE,
     OWNER_ROLE,
     _admin_url,
@@ -26,7 +27,6 @@ from tests.conftest import (
     app_database_url,
     owner_engine,
 )
-from tests.helpers import table_counts
 
 #: the server's superuser, who made this run's roles and databases
 SUPERUSER = _admin_url().username
@@ -115,6 +115,7 @@ def test_the_app_role_cannot_remove_or_unprotect_the_books(books, statement, ref
         "TRUNCATE ledger_accounts CASCADE",
     ],
 )
+@pytest.mark.committing  # the owner's TRUNCATE would wait for the test's open transaction
 def test_the_owner_cannot_truncate_the_books_either(app, books, statement):
     db.session.commit()  # the test's session holds no lock the owner would wait for
     owner = owner_engine(app)
@@ -172,6 +173,7 @@ def rights(app, role):
     return granted, every
 
 
+@pytest.mark.postgresql
 def test_db_grant_lets_the_app_work_on_tables_made_before_and_after_it(served):
     with served.test_request_context(headers={"Accept-Language": "en"}):
         with transaction():
@@ -186,6 +188,7 @@ def test_db_grant_lets_the_app_work_on_tables_made_before_and_after_it(served):
             db.session.execute(sa.text("TRUNCATE stats_cells"))
 
 
+@pytest.mark.postgresql
 def test_db_grant_gives_exactly_the_app_rights_and_again_the_same(served, owner_app):
     with owner_app.app_context(), db.engine.begin() as connection:
         # more than the app should have, granted by hand: the command takes it back
@@ -206,6 +209,7 @@ def test_db_grant_gives_exactly_the_app_rights_and_again_the_same(served, owner_
         assert {"postings", "stats_cells", "postings_id_seq"} <= set(granted)
 
 
+@pytest.mark.postgresql
 @pytest.mark.parametrize(
     ("role", "refusal"),
     [

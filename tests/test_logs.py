@@ -21,8 +21,8 @@ from rq import Queue, SimpleWorker
 from crowdsource import create_app
 from crowdsource.db import db as _db
 from crowdsource.logs import LineHandler, configure_logging
-from tests.conftest import Client, app_config
 from tests.helpers import PATIENCE, wait_until
+from tests.plugin import Client, app_config
 from tests.workers import ROOT
 
 test_views = Blueprint("test_views", __name__)

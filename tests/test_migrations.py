@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 
 from crowdsource import create_app
 from crowdsource.db import db
-from tests.conftest import app_config
+from tests.plugin import app_config
 
 #: every trigger of the database: its table, its name and, on PostgreSQL, its kind (when, on
 #: which statements, per row or statement) and function (autogenerate does not see triggers)

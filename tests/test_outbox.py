@@ -269,7 +269,7 @@ def test_mail_of_an_action_whose_server_died_right_after_the_commit_is_still_sen
 def log_in_over_http(base_url, user):
     import requests
 
-    from tests.conftest import PASSWORD
+    from tests.helpers import PASSWORD
 
     session = requests.Session()
     token = csrf_token(session, f"{base_url}/login")

@@ -15,8 +15,8 @@ from crowdsource import create_app, throttle
 from crowdsource.accounts.models import LoginAttempt
 from crowdsource.config import ConfigError, from_environment
 from crowdsource.db import db as _db
-from tests.conftest import Client, app_config
 from tests.helpers import PASSWORD, wait_until
+from tests.plugin import Client, app_config
 from tests.servers import SilentServer, free_port
 
 #: the proxy's own address, as the app server sees it

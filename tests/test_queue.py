@@ -8,43 +8,10 @@ import sys
 
 import fakeredis
 import pytest
-import redis
 
 from crowdsource.accounts import orgs
 from crowdsource.db import transaction
 from crowdsource.errors import DomainError
-from tests.helpers import unavailable
-from tests.queues import Queues
-
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-@pytest.fixture
-def redis_url():
-    connection = redis.Redis.from_url(TEST_REDIS_URL)
-    try:
-        connection.ping()
-    except redis.exceptions.ConnectionError as error:
-        unavailable(f"Redis at {TEST_REDIS_URL} does not answer: {error}")
-    return TEST_REDIS_URL
-
-
-@pytest.fixture
-def rq_app(app, monkeypatch):
-    """The app with RQ switched on, on a queue of its own; returns a function that installs
-    the queue (given a Redis URL and optionally a connection)."""
-
-    switched = []
-
-    def switch_on(url, connection=None):
-        monkeypatch.setitem(app.config, "REDIS_URL", url)
-        queues = Queues(connection or redis.Redis.from_url(url)).install(app, monkeypatch)
-        switched.append(queues)
-        return queues
-
-    yield switch_on
-    for queues in switched:
-        queues.delete_everything()
 
 
 def invite(make_user, make_org):
@@ -92,6 +59,7 @@ def test_job_runs_on_a_real_redis_with_a_worker(db, rq_app, redis_url, make_user
     assert queue.failed_count == 0
 
 
+@pytest.mark.committing  # the worker process reads what the test stored
 def test_rq_worker_process_builds_its_own_app(
     app, db, rq_app, redis_url, make_user, make_org, tmp_path
 ):

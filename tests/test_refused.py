@@ -6,7 +6,7 @@ from wtforms import StringField
 
 from crowdsource import create_app
 from crowdsource.errors import Conflict, DomainError, refused
-from tests.conftest import app_config
+from tests.plugin import app_config
 
 
 class AmountForm(FlaskForm):

@@ -5,8 +5,7 @@ import sqlalchemy as sa
 
 from crowdsource.accounts import authz
 from crowdsource.accounts.models import Invitation, Membership, Organization, Role
-from tests.conftest import CREDIT_CODES
-from tests.helpers import form_errors, table_counts
+from tests.helpers import CREDIT_CODES, form_errors, table_counts
 
 
 def org_form(centers, **fields):

@@ -11,6 +11,9 @@ from crowdsource.db import db, transaction
 from crowdsource.errors import DomainError
 from tests.helpers import PATIENCE, wait_until
 
+#: other threads or processes must see what the test commits
+pytestmark = pytest.mark.committing
+
 
 def _a_session_waits_for_a_lock():
     """Whether some session of this database waits for a row lock (on its own connection)."""

@@ -4,13 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from crowdsource.accounts.models import Membership, Role
-from crowdsource.db import db, transaction
-
-
-def add_member(user, organization):
-    with transaction():
-        db.session.add(Membership(user=user, organization=organization, role=Role.MEMBER))
+from tests.helpers import add_member
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@ member who also bid for themselves can still reach a blank form to bid for the a
 
 from crowdsource.bids import services
 from crowdsource.db import transaction
-from tests.bids.conftest import add_member
 from tests.bids.support import bid_form, bids_of, notifications_of
+from tests.helpers import add_member
 
 
 def test_every_member_of_the_agency_hears_of_shortlist_and_award(

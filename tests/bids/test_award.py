@@ -15,9 +15,8 @@ from crowdsource.db import db, transaction, utcnow
 from crowdsource.errors import DomainError
 from crowdsource.notifications.models import Kind
 from crowdsource.tasks.models import Task, TaskStatus
-from tests.bids.conftest import add_member
 from tests.bids.support import mails_to, notifications_of, pass_deadline, reload, stored_counts
-from tests.helpers import table_counts
+from tests.helpers import add_member, table_counts
 
 
 def page(response):

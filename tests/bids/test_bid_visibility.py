@@ -6,8 +6,8 @@ import pytest
 
 from crowdsource.bids.models import Bid
 from crowdsource.db import db
-from tests.bids.conftest import add_member
 from tests.bids.support import bid_form
+from tests.helpers import add_member
 
 #: a proposal no page but the bidder's own and the enterprise's may show
 SECRET = "Our edge: a polarised ring light tuned to 470 nm"

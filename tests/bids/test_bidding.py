@@ -10,7 +10,6 @@ from crowdsource.bids.models import Bid, BidStatus
 from crowdsource.db import db, transaction
 from crowdsource.errors import Conflict, DomainError, NotAllowed
 from crowdsource.notifications.models import Kind
-from tests.bids.conftest import add_member
 from tests.bids.support import (
     bid_form,
     bids_of,
@@ -19,7 +18,7 @@ from tests.bids.support import (
     pass_deadline,
     reload,
 )
-from tests.helpers import form_errors, table_counts
+from tests.helpers import add_member, form_errors, table_counts
 
 
 def details(price_fen=6_000_000, **extra):

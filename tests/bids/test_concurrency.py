@@ -21,6 +21,9 @@ from crowdsource.tasks import services as task_services
 from crowdsource.tasks.models import Task, TaskStatus
 from tests.bids.support import notifications_of
 
+#: other threads or processes must see what the test commits
+pytestmark = pytest.mark.committing
+
 
 def run_together(app, actions):
     """Run each action (a function of no arguments, called inside a transaction) in a thread of
@@ -136,6 +139,7 @@ def test_two_awards_at_once_make_one_contract(app, make_bid, make_user, market):
 def test_bids_racing_the_end_of_bidding_land_before_it_or_are_refused(
     app, make_bid, make_user, market
 ):
+
     make_bid(make_user(), market.task)  # bidding can only be ended with a bid
     bidders = [make_user(name=f"Late bidder {number}") for number in range(10)]
 

@@ -5,14 +5,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.helpers import PASSWORD
-
-
-def log_in(page, base_url, email, password=PASSWORD):
-    page.goto(f"{base_url}/login")
-    page.get_by_label(re.compile("Email|邮箱")).fill(email)
-    page.get_by_label(re.compile("^(Password|密码)$")).fill(password)
-    page.locator("form:not([action]) button[type=submit]").click()
+from tests.plugin import log_in
 
 
 def test_register_switch_language_log_out_and_in(page, live_server, db, screenshot):

@@ -8,13 +8,8 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from crowdsource.contracts.models import ContractMessage, Delivery, MilestoneStatus
-from tests.browser.test_accounts_journeys import log_in
-from tests.payments import conftest as money
 from tests.payments.support import assert_ledger_check_passes, fund, reload
-
-# the money tests' people and contracts
-people = money.people
-award = money.award
+from tests.plugin import log_in
 
 REPORT = b"%PDF-1.4 test report of the prototype"
 PHOTO = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

@@ -10,9 +10,7 @@ from playwright.sync_api import expect
 from crowdsource.disputes.models import Dispute
 from crowdsource.payments import ledger, reconcile
 from crowdsource.sweep import sweep_due
-from tests.browser.test_accounts_journeys import log_in
-from tests.disputes.conftest import case  # noqa: F401  (a delivered milestone of ¥10,100)
-from tests.payments.conftest import award, people  # noqa: F401
+from tests.plugin import log_in
 
 
 def open_and_answer(live_server, new_page, people, case, tmp_path):

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
-from tests.browser.test_accounts_journeys import log_in
+from tests.plugin import log_in
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TITLE = "Graphene coating for offshore jackets"

@@ -13,7 +13,7 @@ from crowdsource.db import transaction
 from crowdsource.payments import ledger, reconcile
 from crowdsource.payments.models import Funding
 from crowdsource.tasks import services as task_services
-from tests.browser.test_accounts_journeys import log_in
+from tests.plugin import log_in
 
 
 def test_fund_confirm_deliver_accept_and_pay_out(

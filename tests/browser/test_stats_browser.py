@@ -11,7 +11,7 @@ from crowdsource.accounts import centers as center_services
 from crowdsource.bids import services as bid_services
 from crowdsource.db import transaction
 from crowdsource.tasks import services as task_services
-from tests.browser.test_accounts_journeys import log_in
+from tests.plugin import log_in
 
 #: (year, month, contract type, price in fen) of the contracts signed in Laoshan
 SIGNED = [

@@ -9,7 +9,7 @@ from crowdsource.contracts import deliveries
 from crowdsource.contracts.models import ContractFile, Delivery, MilestoneStatus
 from crowdsource.db import db, transaction
 from crowdsource.payments import escrow
-from tests.contracts.conftest import PDF, pdf_file, png_file, stored_files
+from tests.helpers import PDF, pdf_file, png_file, stored_files
 from tests.payments.support import assert_ledger_check_passes, page, parse, reload
 
 

@@ -9,7 +9,7 @@ from crowdsource.contracts.models import ContractFile, ContractMessage
 from crowdsource.db import transaction
 from crowdsource.errors import NotAllowed
 from crowdsource.notifications.models import Kind, Notification
-from tests.contracts.conftest import pdf_file, stored_files
+from tests.helpers import pdf_file, stored_files
 from tests.payments.support import page, parse
 
 

@@ -346,6 +346,7 @@ def attempt(user_id, contract_id, score):
 
 
 @pytest.mark.postgresql
+@pytest.mark.committing
 def test_concurrent_ratings_by_one_side_store_one_and_refuse_the_rest(app, people, complete):
     contract = complete()
     outcomes = together(app, [attempt(people.solver.id, contract.id, 1 + n % 5) for n in range(8)])
@@ -358,6 +359,7 @@ def test_concurrent_ratings_by_one_side_store_one_and_refuse_the_rest(app, peopl
 
 
 @pytest.mark.postgresql
+@pytest.mark.committing
 def test_both_sides_rating_at_the_same_moment_are_both_shown(app, people, complete):
     contract = complete()
     outcomes = together(

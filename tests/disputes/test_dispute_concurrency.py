@@ -12,7 +12,7 @@ from crowdsource.errors import Conflict, DomainError
 from crowdsource.payments import escrow
 from crowdsource.payments.models import JournalEntry
 from tests.helpers import together
-from tests.payments.test_concurrency import (  # noqa: F401  (the module's app and story)
+from tests.payments.races import (  # noqa: F401  (the module's app and story)
     app,
     assert_ledger_sound,
     delivered_milestone,
@@ -20,7 +20,7 @@ from tests.payments.test_concurrency import (  # noqa: F401  (the module's app a
     user,
 )
 
-pytestmark = pytest.mark.postgresql
+pytestmark = [pytest.mark.postgresql, pytest.mark.committing]
 
 
 def count(model, **where):

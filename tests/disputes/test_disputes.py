@@ -16,7 +16,9 @@ from crowdsource.notifications.models import Notification
 from crowdsource.payments import ledger
 from crowdsource.payments.models import JournalEntry
 from crowdsource.sweep import sweep_due
-from tests.disputes.conftest import AMOUNT, DUE, pdf_file
+from tests.helpers import DISPUTE_AMOUNT as AMOUNT
+from tests.helpers import DISPUTE_DUE as DUE
+from tests.helpers import evidence_file as pdf_file
 from tests.payments.support import (
     assert_ledger_check_passes,
     balances,

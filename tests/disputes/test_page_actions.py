@@ -13,7 +13,7 @@ from crowdsource.db import db, transaction
 from crowdsource.disputes import services
 from crowdsource.errors import DomainError
 from crowdsource.sweep import sweep_due
-from tests.disputes.conftest import DUE
+from tests.helpers import DISPUTE_DUE as DUE
 from tests.payments.support import reload
 
 RELEASE, REFUND = 606_000, DUE - 606_000

@@ -33,8 +33,10 @@ from crowdsource.notifications import messages
 from crowdsource.notifications.models import Kind, Notification
 from crowdsource.notifications.services import notify
 from tests.fake_smtp import FakeSMTP, subject_of
-from tests.test_queue import redis_url, rq_app  # noqa: F401  (fixtures shared with these tests)
 from tests.workers import Workers
+
+#: other threads or processes must see what the test commits
+pytestmark = pytest.mark.committing
 
 NOTIFICATION_JOB = "crowdsource.notifications.jobs:send_notification_email"
 INVITATION_JOB = "crowdsource.accounts.jobs:send_invitation_email"
@@ -220,6 +222,7 @@ def test_running_a_mail_job_twice_sends_one_message(
 def test_a_mail_the_server_refused_fails_its_job_and_a_retry_sends_it(
     app, db, smtp, make_user, make_org, make_task, monkeypatch
 ):
+
     mailman = app.extensions["mailman"]
     for name, value in dict(backend="smtp", server="127.0.0.1", port=smtp.port).items():
         monkeypatch.setattr(mailman, name, value)

@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 from crowdsource.db import db, transaction
 from crowdsource.payments import chart, ledger
 from crowdsource.payments.models import AccountKind, LedgerAccount
+from tests.helpers import examples
 from tests.payments.support import ledger_check
 
-PROPERTY = settings(max_examples=500, deadline=None, database=None)
+PROPERTY = settings(max_examples=examples(0.5), deadline=None, database=None)
 
 IDS = st.integers(min_value=1, max_value=10**12)
 ACCOUNTS = st.one_of(

@@ -47,7 +47,8 @@ RATE_OF = {
     "brokerage": "brokerage_bps",
     "center_share": "center_share_bps",
 }
-PROPERTY = settings(max_examples=1000, deadline=None, database=None)
+#: the examples of the Hypothesis profile (tests/plugin.py): 100 by default, 1000 deep
+PROPERTY = settings()
 
 
 @PROPERTY

@@ -23,7 +23,7 @@ import functools
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -55,23 +55,18 @@ from crowdsource.tasks.models import (
     TaskStatus,
     Visibility,
 )
-from tests.conftest import CREDIT_CODES, app_config, clear_database
-from tests.helpers import PASSWORD
+from tests.helpers import CREDIT_CODES, PASSWORD, examples
+from tests.plugin import app_config, clear_database
 
 PASSWORD_HASH = generate_password_hash(PASSWORD, "scrypt:1024:8:1")
 
-RUNS = settings(
-    max_examples=500,
-    stateful_step_count=30,
-    deadline=None,
-    database=None,
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-        HealthCheck.data_too_large,
-        HealthCheck.large_base_example,
-    ],
-)
+
+def runs():
+    """Half the examples of the Hypothesis profile, each a sequence of its
+    ``stateful_step_count`` steps: 50 × 30 in ``default``, 500 × 50 in ``deep`` (tests/plugin.py).
+    The profile also lifts the deadline and the health checks a slow machine trips."""
+    return settings(max_examples=examples(0.5))
+
 
 #: statuses in the model (plain strings, compared with the stored enums' values)
 ESCROWED = ("funded", "submitted")
@@ -956,4 +951,4 @@ def sqlite_app(tmp_path_factory):
 
 
 def test_random_escrow_sequences_keep_the_money_invariants(sqlite_app):
-    run_state_machine_as_test(functools.partial(EscrowMachine, sqlite_app), settings=RUNS)
+    run_state_machine_as_test(functools.partial(EscrowMachine, sqlite_app), settings=runs())

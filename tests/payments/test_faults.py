@@ -50,7 +50,7 @@ from tests.payments.support import (
 )
 from tests.workers import wait_until
 
-pytestmark = pytest.mark.postgresql
+pytestmark = [pytest.mark.postgresql, pytest.mark.committing]
 
 AMOUNT = 500_000  # a milestone of ¥5,000.00
 DUE = 505_000  # with the 1 % client-side fee

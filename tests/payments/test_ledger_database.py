@@ -54,6 +54,7 @@ def assert_nothing_stored(before_counts, before_balances):
 
 
 @pytest.mark.postgresql
+@pytest.mark.committing  # the balance is checked at the real commit
 def test_an_entry_that_does_not_balance_is_refused_at_commit(accounts):
     before = table_counts(), balances()
     with pytest.raises(sa.exc.IntegrityError, match="does not balance"), transaction():
@@ -64,6 +65,7 @@ def test_an_entry_that_does_not_balance_is_refused_at_commit(accounts):
 
 
 @pytest.mark.postgresql
+@pytest.mark.committing  # the balance is checked at the real commit
 def test_an_entry_with_a_single_posting_is_refused_at_commit(accounts):
     before = table_counts(), balances()
     with pytest.raises(sa.exc.IntegrityError, match="fewer than two postings"), transaction():
@@ -72,6 +74,7 @@ def test_an_entry_with_a_single_posting_is_refused_at_commit(accounts):
 
 
 @pytest.mark.postgresql
+@pytest.mark.committing  # the balance is checked at the real commit
 def test_an_entry_without_postings_is_refused_at_commit(accounts):
     before = table_counts(), balances()
     with pytest.raises(sa.exc.IntegrityError, match="fewer than two postings"), transaction():
@@ -88,6 +91,7 @@ def test_a_balanced_raw_entry_is_accepted_so_the_refusals_are_about_the_rules(ac
 
 
 @pytest.mark.postgresql
+@pytest.mark.committing  # the balance is checked at the real commit
 def test_an_unbalanced_entry_is_refused_on_a_separate_connection_too(app, accounts):
     before = table_counts(), balances()
     engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
@@ -103,6 +107,7 @@ def test_an_unbalanced_entry_is_refused_on_a_separate_connection_too(app, accoun
 
 
 @pytest.mark.postgresql
+@pytest.mark.committing  # the balance is checked at the real commit
 def test_balance_is_checked_per_entry_not_over_the_transaction(accounts):
     # Two entries that are each off by 300 but together sum to zero: both refused.
     before = table_counts(), balances()

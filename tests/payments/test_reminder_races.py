@@ -13,13 +13,13 @@ from crowdsource.disputes import services as disputes
 from crowdsource.notifications.models import Kind, Notification
 from crowdsource.payments import escrow
 from tests.helpers import together
-from tests.payments.test_concurrency import (  # noqa: F401  (the module's app and story)
+from tests.payments.races import (  # noqa: F401  (the races' app and story)
     app,
     delivered_milestone,
     story,
 )
 
-pytestmark = pytest.mark.postgresql
+pytestmark = [pytest.mark.postgresql, pytest.mark.committing]
 
 SWEEPS = 6
 ROWS = 4

@@ -17,8 +17,9 @@ from crowdsource.errors import DomainError
 from crowdsource.payments import chart, commission
 from crowdsource.payments.commission import BPS, Rates
 from crowdsource.payments.settlement import full_release, settle, settlement_legs
+from tests.helpers import examples
 
-PROPERTY = settings(max_examples=1000, deadline=None, database=None)
+PROPERTY = settings(max_examples=examples(), deadline=None, database=None)
 AMOUNTS = st.integers(min_value=1, max_value=10**11)
 
 

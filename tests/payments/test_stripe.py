@@ -26,7 +26,6 @@ from crowdsource.payments.models import (
     StripeEvent,
 )
 from crowdsource.sweep import sweep_due
-from tests.conftest import Client
 from tests.payments import fake_stripe as stripe
 from tests.payments.support import (
     accept,
@@ -51,6 +50,7 @@ from tests.payments.support import (
     texts,
     the,
 )
+from tests.plugin import Client
 from tests.workers import wait_until
 
 AMOUNT = 500_000  # a milestone of ¥5,000.00

@@ -16,57 +16,15 @@ from crowdsource.db import db, transaction, utcnow
 from crowdsource.disputes import services as disputes
 from crowdsource.tasks import services as task_services
 from tests.payments.support import accept, deliver, fund
-
-#: every contract of the market: (year, month, contract type, center code, price in fen).
-#: Prices are odd numbers that no sum of others equals, so that a single one can be searched
-#: for in every response.
-CONTRACTS = [
-    (2024, 3, "development", "laoshan", 2_000_011),
-    (2024, 5, "development", "qingdao", 3_000_013),
-    (2024, 9, "development", "laoshan", 4_000_017),
-    (2024, 4, "service", "laoshan", 1_500_019),
-    (2024, 6, "service", "qingdao", 2_500_023),
-    (2024, 11, "service", "laoshan", 3_500_029),
-    # 2025: the only transfer contract (Zibo) must never be shown on its own
-    (2025, 2, "transfer", "zibo", 1_234_567),
-    (2025, 1, "development", "laoshan", 2_100_031),
-    (2025, 4, "development", "qingdao", 2_200_037),
-    (2025, 7, "development", "shandong", 2_300_041),
-    (2025, 3, "consulting", "zibo", 1_100_043),
-    (2025, 3, "consulting", "laoshan", 1_200_047),
-    (2025, 8, "consulting", "laoshan", 1_300_053),
-    (2025, 10, "consulting", "shandong", 1_400_059),
-    (2025, 2, "service", "laoshan", 3_100_061),
-    (2025, 5, "service", "laoshan", 3_200_067),
-    (2025, 6, "service", "qingdao", 3_300_071),
-    (2025, 9, "service", "qingdao", 3_400_073),
-    (2025, 12, "service", "shandong", 3_500_079),
-]
-#: the one contract brokered by an agency (index into CONTRACTS)
-AGENCY_CONTRACT = 8
-#: tasks published in 2025 that nobody was awarded (center code)
-UNAWARDED_2025 = ["laoshan", "zibo"]
-
-PARTY_NAMES = [
-    "Haian Robotics",
-    "Zibo Ceramics",
-    "Jiaozhou Tech Transfer",
-    "Qingdao University of Science",
-    "Li Wei",
-    "Ma Lin",
-    "Zhao Lei",
-    "Sun Mei",
-    "li.wei@haian.example",
-    "zhao.lei@example.com",
-]
-PRIVATE_TASK_TITLE = "Confidential alloy quenching process"
-DRAFT_TASK_TITLE = "Unpublished draft about furnace control"
-OPEN_TASK_TITLE = "Open call for a ceramic kiln temperature model"
-
-
-def moment(year, month, day=15):
-    """Noon in China on the given day, in UTC."""
-    return dt.datetime(year, month, day, 4, 0, tzinfo=dt.UTC)
+from tests.stats.market import (
+    AGENCY_CONTRACT,
+    CONTRACTS,
+    DRAFT_TASK_TITLE,
+    OPEN_TASK_TITLE,
+    PRIVATE_TASK_TITLE,
+    UNAWARDED_2025,
+    moment,
+)
 
 
 @pytest.fixture(autouse=True)

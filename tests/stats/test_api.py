@@ -6,8 +6,7 @@ import uuid
 import pytest
 import redis
 
-from tests.stats.conftest import OPEN_TASK_TITLE, PRIVATE_TASK_TITLE
-from tests.test_queue import redis_url  # noqa: F401  (the fixture)
+from tests.stats.market import OPEN_TASK_TITLE, PRIVATE_TASK_TITLE
 
 
 def get(client, url, **query):

@@ -14,7 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 
-EXAMPLES = 30
+from tests.helpers import examples
+
+#: examples per operation: 30 in the ``default`` Hypothesis profile, 300 ``deep`` (tests/plugin.py)
+EXAMPLES = examples(0.3)
 
 
 @pytest.fixture

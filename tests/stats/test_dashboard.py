@@ -2,7 +2,7 @@
 nothing; and what the dashboard page shows."""
 
 from tests.payments.support import read_csv
-from tests.stats.conftest import CONTRACTS
+from tests.stats.market import CONTRACTS
 
 QINGDAO = {"qingdao", "laoshan"}
 

@@ -15,7 +15,7 @@ from crowdsource.stats import figures, periods
 from crowdsource.stats.figures import Filters
 from crowdsource.tasks.models import ContractType
 from tests.payments.support import read_csv
-from tests.stats.conftest import CONTRACTS, UNAWARDED_2025
+from tests.stats.market import CONTRACTS, UNAWARDED_2025
 
 YEARS = (2024, 2025)
 CITY = {"laoshan": "qingdao", "qingdao": "qingdao", "zibo": "zibo", "shandong": "shandong"}

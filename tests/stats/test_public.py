@@ -9,7 +9,7 @@ import pytest
 
 from crowdsource.stats import periods
 from tests.payments.support import read_csv
-from tests.stats.conftest import (
+from tests.stats.market import (
     CONTRACTS,
     DRAFT_TASK_TITLE,
     OPEN_TASK_TITLE,

@@ -1,21 +1,6 @@
-"""Fixtures shared by the tests of the tasks package (the general ones are in tests/conftest.py)."""
+"""Fixtures shared by the tests of the tasks package (the general ones are in tests/plugin.py)."""
 
 import pytest
-
-from crowdsource.accounts.models import Membership, Role
-from crowdsource.db import db as _db
-from crowdsource.db import transaction
-
-
-@pytest.fixture
-def add_member(db):
-    """``add_member(user, organization)``: the user joins the organization as a member."""
-
-    def add(user, organization, role=Role.MEMBER):
-        with transaction():
-            _db.session.add(Membership(user=user, organization=organization, role=role))
-
-    return add
 
 
 @pytest.fixture
@@ -44,11 +29,3 @@ def task_form(centers):
         return {key: value for key, value in data.items() if value is not None}
 
     return form
-
-
-@pytest.fixture
-def uploads(app, tmp_path, monkeypatch):
-    """The upload folder of this test: an empty temporary folder."""
-    folder = tmp_path / "uploads"
-    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(folder))
-    return folder
