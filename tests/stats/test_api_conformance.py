@@ -35,9 +35,10 @@ def reversed_range(query):
     """A range whose start is after its end: each value fits the document, the pair does not
     (a 400 the document cannot express)."""
     query = query or {}
+    comparable = (int, float, str)  # negative cases also send lists and objects
     return any(
-        isinstance(query.get(first), type(query.get(last)))
-        and query.get(first) is not None
+        isinstance(query.get(first), comparable)
+        and type(query.get(first)) is type(query.get(last))
         and query[first] > query[last]
         for first, last in (("year_from", "year_to"), ("month_from", "month_to"))
     )
