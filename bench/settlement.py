@@ -5,7 +5,7 @@ PostgreSQL, next to pgbench's TPC-B-like transactions per second on the same ser
 
 It seeds a scratch database through the real services (tasks, bids, award, funding by bank
 transfer, delivery), copies it once per client count, times only the releases
-(``escrow.accept_delivery``, one transaction each) with C worker threads, checks that the
+(``workflow.accept_delivery``, one transaction each) with C worker threads, checks that the
 ledger and escrow hold, then runs pgbench against the same server. Every database it creates
 is dropped at the end, also on failure. See bench/README.md.
 """
@@ -36,6 +36,7 @@ from crowdsource.accounts import services as accounts
 from crowdsource.accounts.credit_code import check_character
 from crowdsource.accounts.models import User
 from crowdsource.bids import services as bids
+from crowdsource.contracts import workflow
 from crowdsource.contracts.models import Contract, ContractStatus, Milestone, MilestoneStatus
 from crowdsource.db import db, transaction, utcnow
 from crowdsource.payments import escrow, ledger, policy
@@ -221,7 +222,7 @@ def fund_and_deliver(parties, contract, owner, solver):
                 parties.manager, started, started.amount_fen, f"ICBC-{milestone.id}"
             )
         with transaction():
-            escrow.submit_delivery(solver, milestone.id, "Delivered as agreed.")
+            workflow.submit_delivery(solver, milestone.id, "Delivered as agreed.")
         work.append((milestone.id, owner.id))
     return work
 
@@ -293,7 +294,7 @@ def release_all(app, work, clients):
                 try:
                     with transaction():
                         actor = db.session.get(User, owner_id)  # as the request's login does
-                        escrow.accept_delivery(actor, milestone_id)
+                        workflow.accept_delivery(actor, milestone_id)
                 except Exception as error:
                     failures.append((milestone_id, repr(error)))
                 latencies.append(time.perf_counter() - began)

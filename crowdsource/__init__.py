@@ -1,6 +1,7 @@
 """Crowdsource: the crowdsourcing innovation marketplace. create_app() wires the application."""
 
 import datetime as dt
+import importlib
 import os
 
 from flask import Flask
@@ -114,6 +115,29 @@ def register_request_checks(app):
     app.before_request(refuse_nul_characters)
 
 
+#: every module that attaches routes (or commands) to a package's blueprint when imported.
+#: Only register_blueprints imports them: no other module imports a view.
+VIEW_MODULES = (
+    "crowdsource.accounts.views",
+    "crowdsource.accounts.org_views",
+    "crowdsource.accounts.center_views",
+    "crowdsource.tasks.views",
+    "crowdsource.tasks.qa_views",
+    "crowdsource.bids.views",
+    "crowdsource.contracts.views",
+    "crowdsource.contracts.rating_views",
+    "crowdsource.contracts.workflow_views",
+    "crowdsource.disputes.views",
+    "crowdsource.notifications.views",
+    "crowdsource.payments.views",
+    "crowdsource.payments.manage_views",
+    "crowdsource.payments.stripe_views",
+    "crowdsource.stats.views",
+    "crowdsource.stats.api",
+    "crowdsource.stats.cli",
+)
+
+
 def register_blueprints(app):
     from crowdsource import (
         accounts,
@@ -127,9 +151,11 @@ def register_blueprints(app):
         tasks,
     )
 
+    for name in VIEW_MODULES:
+        importlib.import_module(name)
     app.register_blueprint(home.bp)
     for package in (accounts, tasks, bids, contracts, disputes, notifications, payments, stats):
-        app.register_blueprint(package.blueprint())
+        app.register_blueprint(package.bp)
 
 
 def register_templating(app):

@@ -16,6 +16,7 @@ from flask import current_app
 from crowdsource.accounts import centers, services
 from crowdsource.accounts.models import Membership, Organization, Role
 from crowdsource.bids import services as bids
+from crowdsource.contracts import workflow
 from crowdsource.db import db, utcnow
 from crowdsource.demo_market import (
     HAILAN,
@@ -25,7 +26,7 @@ from crowdsource.demo_market import (
     QILU,
     TASKS,
 )
-from crowdsource.payments import escrow, funding
+from crowdsource.payments import funding
 from crowdsource.tasks import questions
 from crowdsource.tasks import services as tasks
 from crowdsource.tasks.models import Task, Visibility
@@ -192,9 +193,9 @@ def _play_money(contract, poster, now):
         funding.confirm_bank_transfer(
             manager, started, started.amount_fen, f"ICBC-DEMO-{number:04d}", now
         )
-        escrow.submit_delivery(solver, milestone.id, DELIVERIES[number - 1], now)
+        workflow.submit_delivery(solver, milestone.id, DELIVERIES[number - 1], now)
         if number == 1:
-            escrow.accept_delivery(poster, milestone.id, now)
+            workflow.accept_delivery(poster, milestone.id, now)
 
 
 #: what the solver's side writes when delivering the first two demo milestones

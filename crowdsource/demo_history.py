@@ -30,8 +30,9 @@ from crowdsource.accounts import centers, services
 from crowdsource.accounts.credit_code import check_character
 from crowdsource.accounts.models import Membership, Organization, Role, User
 from crowdsource.bids import services as bids
+from crowdsource.contracts import workflow
 from crowdsource.db import db, utcnow
-from crowdsource.payments import escrow, funding
+from crowdsource.payments import funding
 from crowdsource.stats.disclosure import MIN_COUNT
 from crowdsource.tasks import services as tasks
 from crowdsource.tasks.models import ContractType
@@ -181,8 +182,8 @@ def _contract(organization, owner, solver, contract_type, title, price_yuan, pos
     paid_at = min(awarded_at + dt.timedelta(days=3), now)
     funding.confirm_bank_transfer(admin, started, started.amount_fen, "ICBC-PAST", paid_at)
     delivered_at = min(paid_at + dt.timedelta(days=40), now)
-    escrow.submit_delivery(solver, milestone.id, "成果及验收报告已提交。", delivered_at)
-    escrow.accept_delivery(owner, milestone.id, min(delivered_at + dt.timedelta(days=3), now))
+    workflow.submit_delivery(solver, milestone.id, "成果及验收报告已提交。", delivered_at)
+    workflow.accept_delivery(owner, milestone.id, min(delivered_at + dt.timedelta(days=3), now))
 
 
 def seed_history(now=None):

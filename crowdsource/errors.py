@@ -53,6 +53,12 @@ class Conflict(DomainError):
     default_message = _l("This conflicts with existing data.")
 
 
+class AlreadyDone(Conflict):
+    """The step was already taken (a second click, a retry, a race lost)."""
+
+    default_message = _l("This has already been done.")
+
+
 class IllegalTransition(Conflict):
     """A state machine was asked for a move its table does not allow."""
 

@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import orm
 
+from crowdsource import queue as jobs
 from crowdsource.db import (
     UTCDateTime,
     after_commit,
@@ -44,9 +45,8 @@ from crowdsource.db import (
 
 log = logging.getLogger(__name__)
 
-#: the queues, in the order a worker takes them: money first, mail last
-PAYMENTS, DEFAULT, MAIL = "payments", "default", "mail"
-LANES = (PAYMENTS, DEFAULT, MAIL)
+#: the queues (lanes) a job may go to: queue.LANES, named here for those who enqueue
+PAYMENTS, DEFAULT, MAIL, LANES = jobs.PAYMENTS, jobs.DEFAULT, jobs.MAIL, jobs.LANES
 
 #: how long the process that wrote a row, or the relay that claimed it, has to push it
 LEASE_SECONDS = 30
@@ -81,6 +81,18 @@ class OutboxJob(db.Model):
     @property
     def description(self):
         return f"{self.job_path}{tuple(self.args)!r}"
+
+
+def enqueue(job_path, *args, queue=DEFAULT, retry_intervals=None):
+    """Run the job ``job_path`` (``"package.module:function"``) with ``args`` in the background,
+    once the current transaction commits, on the queue ``queue`` (one of LANES).
+
+    With ``REDIS_URL`` unset the job runs in this process right after the commit; a failure is
+    logged, as a worker would, and does not reach the caller (the sweep retries what jobs left
+    undone). With RQ, a failing job — or one whose worker died — is retried after each of
+    ``retry_intervals`` seconds.
+    """
+    return add(job_path, args, queue=queue, retry_intervals=retry_intervals)
 
 
 def add(job_path, args, queue=DEFAULT, retry_intervals=None):
@@ -187,8 +199,6 @@ class _RedisUnavailable(Exception):
 
 def _push(item, check_existing):
     """Hand one row to RQ (its job id is the row's) or, without Redis, run it here."""
-    from crowdsource import queue as jobs
-
     if not current_app.config.get("REDIS_URL"):
         try:
             jobs.run_job(item.job_path, *item.args)

@@ -1,9 +1,10 @@
-"""Background jobs: RQ on Redis when ``REDIS_URL`` is set, inline execution otherwise.
+"""Background jobs: RQ on Redis when ``REDIS_URL`` is set, inline execution otherwise — the
+queues (lanes), the Redis connection, and the entry point every job runs through.
 
 Jobs are enqueued by dotted name with plain arguments (ids) *inside* the transaction of the
-action that causes them: :func:`enqueue` writes a row of the outbox (crowdsource.outbox), which
-is handed to RQ — or run inline — once that transaction has committed, and relayed later when
-Redis was unavailable. A job never runs for a rolled-back action and is never lost for a
+action that causes them: :func:`crowdsource.outbox.enqueue` writes a row of the outbox, which
+is handed to RQ here — or run inline — once that transaction has committed, and relayed later
+when Redis was unavailable. A job never runs for a rolled-back action and is never lost for a
 committed one.
 
 Each job runs inside an application context: the current one when there is one (inline mode,
@@ -14,21 +15,11 @@ import importlib
 
 from flask import current_app, has_app_context
 
-from crowdsource import outbox
-
 _worker_app = None
 
-
-def enqueue(job_path, *args, queue=outbox.DEFAULT, retry_intervals=None):
-    """Run the job ``job_path`` (``"package.module:function"``) with ``args`` in the background,
-    once the current transaction commits, on the queue ``queue`` (one of outbox.LANES).
-
-    With ``REDIS_URL`` unset the job runs in this process right after the commit; a failure is
-    logged, as a worker would, and does not reach the caller (the sweep retries what jobs left
-    undone). With RQ, a failing job — or one whose worker died — is retried after each of
-    ``retry_intervals`` seconds.
-    """
-    return outbox.add(job_path, args, queue=queue, retry_intervals=retry_intervals)
+#: the queues, in the order a worker takes them: money first, mail last
+PAYMENTS, DEFAULT, MAIL = "payments", "default", "mail"
+LANES = (PAYMENTS, DEFAULT, MAIL)
 
 
 def redis_connection(app=None):
@@ -55,7 +46,7 @@ def queue_name(lane, app=None):
     return f"{app.config['RQ_QUEUE']}-{lane}"
 
 
-def get_queue(lane=outbox.DEFAULT):
+def get_queue(lane=DEFAULT):
     """The RQ queue of ``lane`` (only when ``REDIS_URL`` is set)."""
     from rq import Queue
 
@@ -68,7 +59,7 @@ def get_queue(lane=outbox.DEFAULT):
 
 def all_queues():
     """The queues in the order workers take them."""
-    return [get_queue(lane) for lane in outbox.LANES]
+    return [get_queue(lane) for lane in LANES]
 
 
 def run_job(job_path, *args):

@@ -19,7 +19,12 @@ import time
 from flask import current_app, request
 
 from crowdsource import outbox
+from crowdsource.contracts import ratings
 from crowdsource.db import transaction, utcnow
+from crowdsource.disputes import services as disputes
+from crowdsource.payments import card, escrow
+from crowdsource.queue import redis_connection
+from crowdsource.tasks import services as tasks
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -30,11 +35,6 @@ FRESH_INTERVALS = 3
 
 def sweep_due(now=None):
     """Run every package's sweep in its own transaction; returns what each did."""
-    from crowdsource.contracts import ratings
-    from crowdsource.disputes import services as disputes
-    from crowdsource.payments import card, escrow
-    from crowdsource.tasks import services as tasks
-
     now = now or utcnow()
     with transaction():
         ended = tasks.sweep_due(now)
@@ -89,8 +89,6 @@ def scheduled_sweep_runs(app):
 
 
 def _redis(app):
-    from crowdsource.queue import redis_connection
-
     return redis_connection(app)
 
 

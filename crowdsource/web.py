@@ -3,7 +3,7 @@
 import re
 from urllib.parse import urlsplit
 
-from flask import abort, redirect, request, url_for
+from flask import Response, abort, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter
@@ -28,6 +28,15 @@ def get_or_404(model, object_id):
     if obj is None:
         abort(404)
     return obj
+
+
+def csv_download(text, filename):
+    """A CSV text as a file to download."""
+    return Response(
+        text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def is_safe_next(target):

@@ -25,9 +25,9 @@ from crowdsource.accounts import centers as center_services
 from crowdsource.accounts import credit_code, orgs, services
 from crowdsource.bids import services as bid_services
 from crowdsource.bids.models import Bid
+from crowdsource.contracts import workflow
 from crowdsource.contracts.models import Milestone, MilestoneStatus
 from crowdsource.db import db, transaction, utcnow
-from crowdsource.payments import escrow
 from crowdsource.payments import funding as fundings
 from crowdsource.tasks import services as task_services
 from crowdsource.tasks.models import Question
@@ -97,7 +97,7 @@ def _delivered_milestone(owner, organization, center, contractor, manager, numbe
         started = fundings.start_funding(owner, milestone)
         fundings.confirm_bank_transfer(manager, started, started.amount_fen, f"ICBC-{number}")
     with transaction():
-        escrow.submit_delivery(contractor, milestone.id, "The prototype is in the shared folder.")
+        workflow.submit_delivery(contractor, milestone.id, "The prototype is in the shared folder.")
     return milestone.id
 
 

@@ -14,7 +14,7 @@ from crowdsource import mail, outbox
 from crowdsource.accounts.models import Invitation, InvitationStatus
 from crowdsource.db import db
 from crowdsource.mail import external_url
-from crowdsource.queue import enqueue
+from crowdsource.outbox import enqueue
 
 
 def send_invitation_email(invitation_id):

@@ -6,10 +6,9 @@ import zoneinfo
 import sqlalchemy as sa
 from flask import current_app
 
-from crowdsource.contracts import files
+from crowdsource.contracts import files, workflow
 from crowdsource.contracts.models import Delivery
 from crowdsource.db import db, utcnow
-from crowdsource.payments import escrow
 
 
 def local_date(moment):
@@ -20,15 +19,15 @@ def local_date(moment):
 
 def deliver(actor, milestone_id, note, file_storages, now=None):
     """The solver's side delivers a funded milestone with a note and files: the milestone moves
-    to ``submitted`` (escrow.submit_delivery, which asks the enterprise to review it) and the
+    to ``submitted`` (workflow.submit_delivery, which asks the enterprise to review it) and the
     delivery is recorded with its files, on time if made on or before the due date.
 
     Raises DomainError for a file that may not be attached (checked before anything is stored
-    or moved), and what escrow.submit_delivery raises (NotAllowed for anyone but the solver's
+    or moved), and what workflow.submit_delivery raises (NotAllowed for anyone but the solver's
     side, Conflict or AlreadyDone for a milestone that is not funded)."""
     now = now or utcnow()
     uploads = files.check(file_storages)
-    milestone = escrow.submit_delivery(actor, milestone_id, note, now)
+    milestone = workflow.submit_delivery(actor, milestone_id, note, now)
     delivery = Delivery(
         milestone_id=milestone.id,
         author_id=actor.id,

@@ -6,13 +6,20 @@ from flask_babel import lazy_gettext as _l
 
 from crowdsource.contracts import files
 from crowdsource.contracts.models import ContractMessage, Side
+from crowdsource.contracts.sides import client_side, side_of, solver_side
 from crowdsource.db import db, utcnow
 from crowdsource.errors import DomainError, NotAllowed
 from crowdsource.notifications.models import Kind
 from crowdsource.notifications.services import notify
-from crowdsource.payments import escrow
 
 MAX_BODY = 10_000
+
+
+def writing_refusal(actor, contract):
+    """Only the parties write; a manager of the center reads the messages but does not write."""
+    if side_of(actor, contract) is None:
+        return NotAllowed(_l("Only the parties of the contract write messages on it."))
+    return None
 
 
 def post_message(actor, contract, body, file_storages, now=None):
@@ -21,9 +28,10 @@ def post_message(actor, contract, body, file_storages, now=None):
     Raises NotAllowed for anyone who does not act for a party (a manager of the center reads
     the messages but does not write), DomainError for an empty or too long message or a file
     that may not be attached (nothing is stored then)."""
-    side = escrow.side_of(actor, contract)
-    if side is None:
-        raise NotAllowed(_l("Only the parties of the contract write messages on it."))
+    refusal = writing_refusal(actor, contract)
+    if refusal is not None:
+        raise refusal
+    side = side_of(actor, contract)
     body = (body or "").strip()
     if not body:
         raise DomainError(_l("Write a message."))
@@ -36,7 +44,7 @@ def post_message(actor, contract, body, file_storages, now=None):
     db.session.add(message)
     db.session.flush()
     files.attach(actor, contract, uploads, message=message)
-    other = escrow.solver_side(contract) if side == Side.CLIENT else escrow.client_side(contract)
+    other = solver_side(contract) if side == Side.CLIENT else client_side(contract)
     notify(
         [person for person in other if person.id != actor.id],
         Kind.CONTRACT_MESSAGE,

@@ -20,6 +20,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
+from crowdsource.contracts import sides as contract_sides
 from crowdsource.contracts.models import (
     Contract,
     ContractStatus,
@@ -33,7 +34,6 @@ from crowdsource.disputes.models import Dispute, DisputeStatus
 from crowdsource.errors import Conflict, DomainError, NotAllowed
 from crowdsource.notifications.models import Kind
 from crowdsource.notifications.services import notify
-from crowdsource.payments import escrow
 
 #: the longest comment a rating may carry, in characters
 COMMENT_MAX_LENGTH = 2000
@@ -82,7 +82,7 @@ def rate(actor, contract, score, comment="", now=None):
     # The contract's row lock serialises the two sides: whoever rates second sees the first
     # rating and shows both, so two ratings racing each other never both stay hidden.
     contract = _lock_contract(contract.id)
-    side = escrow.side_of(actor, contract)
+    side = contract_sides.side_of(actor, contract)
     if side is None:
         raise NotAllowed(_l("Only the parties of a contract can rate it."))
     if contract.status != ContractStatus.COMPLETED:
@@ -116,7 +116,11 @@ def rate(actor, contract, score, comment="", now=None):
         rating.visible_at = now
         if first.visible_at is None:
             first.visible_at = now
-    people = escrow.client_side(contract) if side == Side.SOLVER else escrow.solver_side(contract)
+    people = (
+        contract_sides.client_side(contract)
+        if side == Side.SOLVER
+        else contract_sides.solver_side(contract)
+    )
     notify(
         people,
         Kind.RATING_RECEIVED,

@@ -9,15 +9,24 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crowdsource.accounts import authz
-from crowdsource.contracts import bp, deliveries, document, files, messages, services, timeline
-from crowdsource.contracts.forms import MessageForm
+from crowdsource.contracts import (
+    bp,
+    deliveries,
+    document,
+    files,
+    messages,
+    services,
+    timeline,
+    workflow,
+)
+from crowdsource.contracts.forms import DeliveryForm, MessageForm, ReasonForm
 from crowdsource.contracts.models import Contract, ContractFile
+from crowdsource.contracts.sides import side_of
 from crowdsource.db import db, transaction
 from crowdsource.disputes.models import Dispute
 from crowdsource.errors import NotFound
 from crowdsource.i18n import current_language
-from crowdsource.payments import commission, escrow, statements
-from crowdsource.payments.forms import DeliveryForm, ReasonForm
+from crowdsource.payments import commission, statements
 from crowdsource.web import ConfirmForm, get_or_404
 
 
@@ -44,7 +53,9 @@ def show(contract_id):
     return render_template(
         "contracts/show.html",
         contract=contract,
-        side=escrow.side_of(current_user, contract),
+        side=side_of(current_user, contract),
+        actions=workflow.allowed_actions(current_user, contract),
+        awaiting_funding=workflow.awaiting_first_funding(contract),
         milestones=milestones,
         totals=totals,
         split=commission.split_each([m.amount_fen for m in contract.milestones], contract.rates),
@@ -58,10 +69,6 @@ def show(contract_id):
             contract, conversation, [dispute.id for dispute in disputes.values()]
         ),
         disputes=disputes,
-        # milestones are paid in order: only the first unpaid one can be paid now
-        next_to_fund=next(
-            (row.milestone.id for row in milestones if row.milestone.status == "pending"), None
-        ),
     )
 
 

@@ -22,7 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from crowdsource import audit
 from crowdsource.accounts import authz
 from crowdsource.accounts.centers import managers_of
-from crowdsource.contracts.models import Contract, Side
+from crowdsource.contracts import sides as contract_sides
+from crowdsource.contracts.models import Contract, MilestoneStatus, Side
+from crowdsource.contracts.states import state_refusal, working_refusal
 from crowdsource.db import db, lock, lock_one, utcnow
 from crowdsource.disputes.models import (
     DISPUTE_MOVES,
@@ -62,7 +64,7 @@ def _days(name):
 
 
 def side_of(user, dispute):
-    return escrow.side_of(user, dispute.contract) if user.is_authenticated else None
+    return contract_sides.side_of(user, dispute.contract) if user.is_authenticated else None
 
 
 def _is_party_member(user, dispute, organization_ids=None):
@@ -284,7 +286,7 @@ def _managers(center):
 def _tell(dispute, kind, sides=(Side.CLIENT, Side.SOLVER), managers=True, **more):
     people = []
     for side in sides:
-        people += escrow.people_of(dispute.contract, side)
+        people += contract_sides.people_of(dispute.contract, side)
     if managers:
         on_appeal = dispute.status in (DisputeStatus.APPEALED, DisputeStatus.RULED_ON_APPEAL)
         taken_by = dispute.appeal_manager if on_appeal else dispute.manager
@@ -305,6 +307,20 @@ def _entry(dispute, author, kind, body, addressed_to=None):
 
 
 # --- the parties -------------------------------------------------------------------------
+
+
+def opening_refusal(actor, milestone):
+    """Why the actor may not open a dispute on the milestone now (None: they may): a party
+    disputes a funded or delivered milestone of a contract in work — the checks
+    escrow.freeze_for_dispute makes under the lock."""
+    if contract_sides.side_of(actor, milestone.contract) is None:
+        return NotAllowed()
+    return state_refusal(
+        milestone,
+        (MilestoneStatus.FUNDED, MilestoneStatus.SUBMITTED),
+        (MilestoneStatus.DISPUTED,),
+        _l("This milestone is already in dispute."),
+    ) or working_refusal(milestone.contract)
 
 
 def open_dispute(actor, milestone_id, reason, now=None):

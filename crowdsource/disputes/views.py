@@ -9,6 +9,7 @@ from crowdsource.accounts import authz
 from crowdsource.contracts import files, timeline
 from crowdsource.contracts import services as contracts
 from crowdsource.contracts.models import ContractFile, Milestone, MilestoneStatus
+from crowdsource.contracts.sides import side_of
 from crowdsource.db import db, transaction
 from crowdsource.disputes import bp, services
 from crowdsource.disputes.forms import (
@@ -48,7 +49,7 @@ def open_dispute(milestone_id):
     existing = services.of_milestone(milestone.id)
     if existing is not None:
         return _back(existing)
-    if escrow.side_of(current_user, contract) is None:
+    if side_of(current_user, contract) is None:
         abort(403)
     form = OpenDisputeForm()
     if form.validate_on_submit():

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from crowdsource import mail, outbox
 from crowdsource.db import db, utcnow
 from crowdsource.notifications.models import Kind, Notification
-from crowdsource.queue import enqueue
+from crowdsource.outbox import enqueue
 
 #: kinds that are also sent by e-mail
 EMAILED = {

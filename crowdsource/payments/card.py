@@ -28,8 +28,8 @@ from crowdsource.errors import DomainError
 from crowdsource.lifecycle import SYSTEM, transition
 from crowdsource.notifications.models import Kind
 from crowdsource.notifications.services import Amount, notify
+from crowdsource.outbox import enqueue
 from crowdsource.payments import chart, escrow, ledger, stripe_api
-from crowdsource.payments import payouts as payouts_module
 from crowdsource.payments.models import (
     CARD_REFUND_MOVES,
     FUNDING_MOVES,
@@ -45,7 +45,6 @@ from crowdsource.payments.models import (
     StripeEvent,
     StripeEventStatus,
 )
-from crowdsource.queue import enqueue
 
 #: job retries for calls to Stripe: waits in seconds between attempts
 RETRY_INTERVALS = [10, 30, 120, 600, 1800]
@@ -365,6 +364,15 @@ def begin_payout(payout_id):
     return payout, account.account_id
 
 
+def enqueue_stripe_payout(payout_id):
+    enqueue(
+        "crowdsource.payments.jobs:send_stripe_payout",
+        payout_id,
+        queue=outbox.PAYMENTS,
+        retry_intervals=RETRY_INTERVALS,
+    )
+
+
 def transfer_for(payout, destination):
     """The Transfer of a payout: found if an earlier attempt made it, else created (with the
     payout's idempotency key). Call between transactions."""
@@ -526,7 +534,7 @@ def sweep_due(now=None, stale_minutes=RETRY_STALE_MINUTES):
         )
     ).all()
     for payout_id in payouts:
-        payouts_module.enqueue_stripe_payout(payout_id)
+        enqueue_stripe_payout(payout_id)
     for refund_id in refunds:
         enqueue_refund(refund_id)
     return {

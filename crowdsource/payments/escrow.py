@@ -1,5 +1,8 @@
-"""Escrow of milestones: funding, delivery, acceptance and release, changes, refunds,
-cancellation by mutual agreement, and the automatic release after the review period.
+"""Escrow of milestones: money only. Funding credits a milestone's escrow, a release pays it
+out to the payee, the agency, the platform and the center, a refund returns it, a dispute
+freezes it and a final ruling settles it; the automatic release after the review period.
+When these happen is decided by the contracts workflow (:mod:`crowdsource.contracts.workflow`)
+and by disputes, which call the functions here.
 
 Every money operation is one database transaction (the caller's): it locks the milestone row
 first, checks its state, writes the ledger entry (idempotency key from the business event,
@@ -11,28 +14,30 @@ is frozen: no operation here moves its money.
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from crowdsource import audit
-from crowdsource.accounts import authz
 from crowdsource.contracts.models import (
     CONTRACT_MOVES,
     ESCROWED_STATES,
     MILESTONE_MOVES,
-    SETTLED_STATES,
     Contract,
     ContractStatus,
     Milestone,
     MilestoneStatus,
     Side,
 )
+from crowdsource.contracts.sides import side_of
+from crowdsource.contracts.sides import tell as _tell
+from crowdsource.contracts.states import require_state as _require_state
+from crowdsource.contracts.states import require_working as _require_working
+from crowdsource.contracts.states import resume_contract as _resume_contract
+from crowdsource.contracts.states import settle_contract as _settle_contract
 from crowdsource.db import db, lock, lock_one, utcnow
 from crowdsource.errors import Conflict, DomainError, NotAllowed
 from crowdsource.lifecycle import SYSTEM, transition
 from crowdsource.money import format_money
 from crowdsource.notifications.models import Kind
-from crowdsource.notifications.services import Amount, notify
+from crowdsource.notifications.services import Amount
 from crowdsource.payments import chart, commission, ledger, settlement
 from crowdsource.payments.models import (
     FUNDING_MOVES,
@@ -41,14 +46,6 @@ from crowdsource.payments.models import (
     JournalEntry,
     LedgerAccount,
 )
-from crowdsource.tasks.models import TASK_MOVES, TaskStatus
-
-
-class AlreadyDone(Conflict):
-    """The step was already taken (a second click, a retry, a race lost)."""
-
-    default_message = _l("This has already been done.")
-
 
 # --- accounts (named by crowdsource.payments.chart; these open them) ----------------------
 
@@ -68,59 +65,6 @@ def payable_account(contract, role):
 #: the codes of the platform's revenue accounts (as tests name them)
 COMMISSION_REVENUE = chart.commission_revenue().code
 CLIENT_FEE_REVENUE = chart.client_fee_revenue().code
-
-
-# --- who acts --------------------------------------------------------------------------
-
-
-def solver_side(contract):
-    """The people who work on the contract: the solver and, for an agency's contract, the
-    agency's members."""
-    people = [contract.solver]
-    if contract.agency is not None:
-        people += [membership.user for membership in contract.agency.memberships]
-    return people
-
-
-def client_side(contract):
-    return [membership.user for membership in contract.client_organization.memberships]
-
-
-def side_of(user, contract):
-    """The side the user acts for on the contract, or None."""
-    if authz.can_act_for(user, contract.client_organization):
-        return Side.CLIENT
-    if user.id == contract.solver_id or (
-        contract.agency is not None and authz.can_act_for(user, contract.agency)
-    ):
-        return Side.SOLVER
-    return None
-
-
-def _require_side(user, contract, side):
-    if side_of(user, contract) != side:
-        raise NotAllowed()
-
-
-def _require_working(contract):
-    """Work on milestones goes on while the contract is active (or has a dispute)."""
-    if contract.status not in (ContractStatus.ACTIVE, ContractStatus.IN_DISPUTE):
-        raise Conflict(_l("The contract is not active."))
-
-
-def people_of(contract, side):
-    return client_side(contract) if side == Side.CLIENT else solver_side(contract)
-
-
-def _link(contract):
-    return f"/contracts/{contract.id}"
-
-
-def _tell(contract, side, kind, milestone=None, **params):
-    values = {"number": contract.number, **params}
-    if milestone is not None:
-        values.setdefault("milestone", milestone.title)
-    notify(people_of(contract, side), kind, _link(contract), contract.task, **values)
 
 
 # --- locking -----------------------------------------------------------------------------
@@ -155,18 +99,6 @@ def lock_milestone(milestone_id):
 
 def _lock_contract(contract_id):
     return lock(Contract, contract_id)
-
-
-def _require_state(milestone, allowed, done_states, done_message):
-    if milestone.status in done_states:
-        raise AlreadyDone(done_message)
-    if milestone.status not in allowed:
-        raise Conflict(
-            _l(
-                "Not possible while the milestone is %(state)s.",
-                state=milestone.status.label,
-            )
-        )
 
 
 # --- operations --------------------------------------------------------------------------
@@ -220,51 +152,6 @@ def fund_milestone(milestone_id, amount_fen, provider, actor=SYSTEM, now=None, n
     return milestone
 
 
-def submit_delivery(actor, milestone_id, note, now=None):
-    """The solver's side delivers a funded milestone; the enterprise has the review period to
-    accept, ask for changes or dispute, after which the money is released automatically."""
-    now = now or utcnow()
-    milestone = lock_milestone(milestone_id)
-    contract = milestone.contract
-    _require_side(actor, contract, Side.SOLVER)
-    note = (note or "").strip()
-    if not note:
-        raise DomainError(_l("Describe what you deliver."))
-    _require_state(
-        milestone,
-        (MilestoneStatus.FUNDED,),
-        (MilestoneStatus.SUBMITTED,),
-        _l("This milestone has already been delivered."),
-    )
-    _require_working(contract)
-    transition(milestone, MilestoneStatus.SUBMITTED, MILESTONE_MOVES, actor=actor)
-    milestone.submitted_at = now
-    milestone.delivery_note = note
-    milestone.review_due_at = now + dt.timedelta(days=current_app.config["REVIEW_PERIOD_DAYS"])
-    milestone.review_reminded_at = None
-    _tell(contract, Side.CLIENT, Kind.DELIVERY_SUBMITTED, milestone)
-    db.session.flush()
-    return milestone
-
-
-def request_changes(actor, milestone_id, reason, now=None):
-    """The enterprise sends a delivery back with a reason; the money stays in escrow."""
-    milestone = lock_milestone(milestone_id)
-    contract = milestone.contract
-    _require_side(actor, contract, Side.CLIENT)
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError(_l("Say what should change."))
-    _require_state(milestone, (MilestoneStatus.SUBMITTED,), (), "")
-    _require_working(contract)
-    transition(milestone, MilestoneStatus.FUNDED, MILESTONE_MOVES, actor=actor, reason=reason)
-    milestone.change_request = reason
-    milestone.review_due_at = None
-    _tell(contract, Side.SOLVER, Kind.CHANGES_REQUESTED, milestone, reason=reason)
-    db.session.flush()
-    return milestone
-
-
 def release_legs(milestone):
     """The postings of a milestone's release, by the contract's rates: escrow out; payee,
     agency, platform and center in (a ruling that releases everything, see
@@ -293,22 +180,12 @@ def _release(milestone, actor, now, description):
     _settle_contract(contract, actor, now)
 
 
-def accept_delivery(actor, milestone_id, now=None):
-    """The enterprise accepts a delivered milestone: escrow is released to the payee, the
-    agency (brokerage), the platform (commission, client fee) and the center (its share)."""
-    now = now or utcnow()
-    milestone = lock_milestone(milestone_id)
-    _require_side(actor, milestone.contract, Side.CLIENT)
-    _require_state(
-        milestone,
-        (MilestoneStatus.SUBMITTED,),
-        (MilestoneStatus.RELEASED,),
-        _l("This milestone has already been released."),
-    )
-    _require_working(milestone.contract)
-    _release(milestone, actor, now, f"{milestone.contract.number} M{milestone.position} accepted")
-    db.session.flush()
-    return milestone
+def release_milestone(milestone, actor, now, description):
+    """Release a delivered milestone's escrow (the caller locked it and checked that it may
+    be released): to the payee, the agency (brokerage), the platform (commission, client fee)
+    and the center (its share), by the contract's rates; the contract completes once every
+    milestone is settled."""
+    _release(milestone, actor, now, description)
 
 
 def refund_to_provider(milestone, provider, now, reason, actor=SYSTEM):
@@ -356,102 +233,15 @@ def refund_milestone(milestone, actor, now, reason):
     milestone.review_due_at = None
 
 
-def _settle_contract(contract, actor, now):
-    """Complete the contract (and its task) once every milestone is settled."""
-    if contract.status != ContractStatus.ACTIVE:
-        return
-    if all(milestone.status in SETTLED_STATES for milestone in contract.milestones):
-        transition(contract, ContractStatus.COMPLETED, CONTRACT_MOVES, actor=actor)
-        contract.completed_at = now
-        if contract.task.status == TaskStatus.AWARDED:
-            transition(contract.task, TaskStatus.COMPLETED, TASK_MOVES, actor=actor)
+def lock_contract(contract_id):
+    """The contract's row, locked for the rest of the transaction (before any of its
+    milestones: see :func:`_lock_contract_of`)."""
+    return _lock_contract(contract_id)
 
 
-def request_cancellation(actor, contract, reason, now=None):
-    """One side proposes to cancel the contract; the other side is asked to agree."""
-    side = side_of(actor, contract)
-    if side is None:
-        raise NotAllowed()
-    contract = _lock_contract(contract.id)
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError(_l("Give a reason for the cancellation."))
-    if contract.status != ContractStatus.ACTIVE:
-        raise Conflict(_l("Only an active contract can be cancelled."))
-    if contract.cancel_requested_by is not None:
-        raise AlreadyDone(_l("A cancellation has already been proposed."))
-    contract.cancel_requested_by = side
-    contract.cancel_requested_at = now or utcnow()
-    contract.cancel_reason = reason
-    audit.record("contract", contract.id, "cancellation_requested", actor, reason=reason)
-    other = Side.CLIENT if side == Side.SOLVER else Side.SOLVER
-    _tell(contract, other, Kind.CANCELLATION_REQUESTED, reason=reason)
-    db.session.flush()
-    return contract
-
-
-def withdraw_cancellation(actor, contract):
-    """The side that proposed the cancellation takes the proposal back."""
-    contract = _lock_contract(contract.id)
-    if contract.cancel_requested_by is None or side_of(actor, contract) != (
-        contract.cancel_requested_by
-    ):
-        raise NotAllowed()
-    if contract.status != ContractStatus.ACTIVE:
-        # Agreed to (or the contract ended): the proposal is part of its record now.
-        raise Conflict(_l("The contract is not active."))
-    contract.cancel_requested_by = None
-    contract.cancel_requested_at = None
-    contract.cancel_reason = None
-    db.session.flush()
-    return contract
-
-
-def confirm_cancellation(actor, contract, now=None):
-    """The other side agrees: funded and delivered milestones are refunded to the enterprise
-    (to its payable, or to its card through Stripe), unfunded ones cancelled, released ones
-    stay paid; the contract is cancelled.
-
-    Refused while a milestone is disputed (its escrow is frozen).
-    """
-    now = now or utcnow()
-    contract = _lock_contract(contract.id)
-    side = side_of(actor, contract)
-    if contract.status == ContractStatus.CANCELLED:
-        raise AlreadyDone(_l("The contract is already cancelled."))
-    if (
-        contract.cancel_requested_by is None
-        or side is None
-        or side == (contract.cancel_requested_by)
-    ):
-        raise NotAllowed(_l("Only the other side can agree to the proposed cancellation."))
-    milestones = [lock_milestone(m.id) for m in sorted(contract.milestones, key=lambda m: m.id)]
-    if any(m.status == MilestoneStatus.DISPUTED for m in milestones):
-        raise Conflict(_l("A milestone is in dispute: its ruling comes first."))
-    reason = contract.cancel_reason or ""
-    for milestone in milestones:
-        if milestone.status == MilestoneStatus.PENDING:
-            transition(
-                milestone, MilestoneStatus.CANCELLED, MILESTONE_MOVES, actor=actor, reason=reason
-            )
-        elif milestone.status in ESCROWED_STATES:
-            from crowdsource.payments import card  # card builds on escrow, not the reverse
-
-            card_funding = card.paid_by_card(milestone)
-            if card_funding is not None:
-                # Back to the card; the escrow moves when Stripe confirms the refund.
-                card.request_refund(milestone, card_funding, actor)
-            else:
-                refund_milestone(milestone, actor, now, reason)
-    transition(contract, ContractStatus.CANCELLED, CONTRACT_MOVES, actor=actor, reason=reason)
-    contract.completed_at = now
-    if contract.task.status == TaskStatus.AWARDED:
-        transition(contract.task, TaskStatus.CANCELLED, TASK_MOVES, actor=actor, reason=reason)
+def cancel_open_fundings(contract, actor):
+    """The contract ended: fundings still waiting for a payment are cancelled."""
     _cancel_open_fundings(contract, actor)
-    for each in (Side.CLIENT, Side.SOLVER):
-        _tell(contract, each, Kind.CONTRACT_CANCELLED)
-    db.session.flush()
-    return contract
 
 
 def _cancel_open_fundings(contract, actor):
@@ -620,22 +410,6 @@ def settle_ruling(milestone, release_fen, actor, now, description):
     _resume_contract(contract, actor, now)
     db.session.flush()
     return parts
-
-
-def _resume_contract(contract, actor, now):
-    """After a dispute ends: the contract is active again (or completed, when every milestone
-    is settled) unless another milestone is still disputed."""
-    if contract.status != ContractStatus.IN_DISPUTE:
-        return
-    if any(m.status == MilestoneStatus.DISPUTED for m in contract.milestones):
-        return
-    if all(m.status in SETTLED_STATES for m in contract.milestones):
-        transition(contract, ContractStatus.COMPLETED, CONTRACT_MOVES, actor=actor)
-        contract.completed_at = now
-        if contract.task.status == TaskStatus.AWARDED:
-            transition(contract.task, TaskStatus.COMPLETED, TASK_MOVES, actor=actor)
-    else:
-        transition(contract, ContractStatus.ACTIVE, CONTRACT_MOVES, actor=actor)
 
 
 # --- the escrow check --------------------------------------------------------------------

@@ -2,25 +2,12 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import MultipleFileField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from crowdsource.forms import PercentField, YuanField, enum_choices, max_length, required
 from crowdsource.tasks.models import ContractType
-
-
-class DeliveryForm(FlaskForm):
-    note = TextAreaField(
-        _l("What you deliver"),
-        [required(), max_length(5000)],
-        description=_l("Describe the result and where the enterprise finds it."),
-    )
-    files = MultipleFileField(_l("Files"))
-
-
-class ReasonForm(FlaskForm):
-    reason = TextAreaField(_l("Reason"), [required(), max_length(2000)])
 
 
 class ConfirmTransferForm(FlaskForm):

@@ -9,8 +9,9 @@ from sqlalchemy.exc import IntegrityError
 from crowdsource import audit
 from crowdsource.accounts import authz
 from crowdsource.contracts.models import Contract, ContractStatus, Milestone, MilestoneStatus, Side
+from crowdsource.contracts.sides import side_of
 from crowdsource.db import db, relock, utcnow
-from crowdsource.errors import Conflict, DomainError, NotAllowed
+from crowdsource.errors import AlreadyDone, Conflict, DomainError, NotAllowed
 from crowdsource.lifecycle import transition
 from crowdsource.payments import escrow, providers
 from crowdsource.payments.models import FUNDING_MOVES, Funding, FundingStatus
@@ -23,6 +24,23 @@ def open_funding(milestone):
     )
 
 
+def funding_refusal(actor, milestone):
+    """Why the actor may not start paying the milestone now (None: they may): only the
+    enterprise pays, while the contract is active, each milestone once and in order — the
+    first before work starts, each next one after."""
+    contract = milestone.contract
+    if side_of(actor, contract) != Side.CLIENT:
+        return NotAllowed()
+    if contract.status != ContractStatus.ACTIVE:
+        return Conflict(_l("The contract is not active."))
+    if milestone.status != MilestoneStatus.PENDING:
+        return AlreadyDone(_l("This milestone is already funded."))
+    earlier = [m for m in contract.milestones if m.position < milestone.position]
+    if any(m.status == MilestoneStatus.PENDING for m in earlier):
+        return Conflict(_l("Fund the milestones in order: an earlier one is not funded yet."))
+    return None
+
+
 def start_funding(actor, milestone, provider_name=None):
     """The enterprise starts paying a milestone into escrow through a provider (the default
     one unless named); returns the (new or open) funding. Choosing another provider than the
@@ -32,16 +50,12 @@ def start_funding(actor, milestone, provider_name=None):
     Raises NotAllowed for anyone but the enterprise, Conflict when it cannot be funded now.
     """
     contract = milestone.contract
-    if escrow.side_of(actor, contract) != Side.CLIENT:
+    if side_of(actor, contract) != Side.CLIENT:
         raise NotAllowed()
     milestone = escrow.lock_milestone(milestone.id)
-    if contract.status != ContractStatus.ACTIVE:
-        raise Conflict(_l("The contract is not active."))
-    if milestone.status != MilestoneStatus.PENDING:
-        raise escrow.AlreadyDone(_l("This milestone is already funded."))
-    earlier = [m for m in contract.milestones if m.position < milestone.position]
-    if any(m.status == MilestoneStatus.PENDING for m in earlier):
-        raise Conflict(_l("Fund the milestones in order: an earlier one is not funded yet."))
+    refusal = funding_refusal(actor, milestone)
+    if refusal is not None:
+        raise refusal
     provider = providers.get(provider_name) if provider_name else providers.current()
     existing = open_funding(milestone)
     if existing is not None and existing.provider == provider.name:
@@ -91,7 +105,7 @@ def confirm_bank_transfer(actor, funding, amount_fen, bank_reference, now=None):
     milestone = escrow.lock_milestone(funding.milestone_id)
     relock(funding)
     if funding.status == FundingStatus.CONFIRMED:
-        raise escrow.AlreadyDone(_l("This transfer has already been recorded."))
+        raise AlreadyDone(_l("This transfer has already been recorded."))
     if funding.status != FundingStatus.PENDING:
         raise Conflict(_l("This funding was cancelled."))
     if funding.provider != "manual":

@@ -15,8 +15,7 @@ from crowdsource.payments import bp, funding, payouts, policy, statements
 from crowdsource.payments.forms import ConfirmTransferForm, PolicyForm, SendPayoutForm
 from crowdsource.payments.models import CommissionPolicy, Funding, Payout
 from crowdsource.payments.statements import to_csv, yuan
-from crowdsource.payments.views import _csv
-from crowdsource.web import ConfirmForm, get_or_404
+from crowdsource.web import ConfirmForm, csv_download, get_or_404
 
 
 def _require_manager():
@@ -182,5 +181,5 @@ def revenue():
             for (month, center_id), parts in table.items()
         ]
         header = ["month", "center", "commission", "client_fee", "center_share", "total"]
-        return _csv(to_csv(header, rows), "platform-revenue.csv")
+        return csv_download(to_csv(header, rows), "platform-revenue.csv")
     return render_template("payments/revenue.html", table=table, names=names)

@@ -6,18 +6,18 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from crowdsource import audit, outbox
+from crowdsource import audit
 from crowdsource.accounts import authz
 from crowdsource.contracts.models import Contract, Side
+from crowdsource.contracts.sides import side_of
 from crowdsource.db import db, relock, utcnow
-from crowdsource.errors import Conflict, DomainError, NotAllowed
+from crowdsource.errors import AlreadyDone, Conflict, DomainError, NotAllowed
 from crowdsource.lifecycle import transition
 from crowdsource.money import format_money
 from crowdsource.notifications.models import Kind
 from crowdsource.notifications.services import Amount, notify
-from crowdsource.payments import chart, escrow, ledger
+from crowdsource.payments import chart, ledger, providers, stripe_api
 from crowdsource.payments.models import PAYOUT_MOVES, Payout, PayoutStatus
-from crowdsource.queue import enqueue
 
 
 def may_draw(user, contract, role):
@@ -31,7 +31,7 @@ def may_draw(user, contract, role):
     if role == "agency":
         return contract.agency is not None and authz.can_act_for(user, contract.agency)
     if role == "client":
-        return escrow.side_of(user, contract) == Side.CLIENT
+        return side_of(user, contract) == Side.CLIENT
     return False
 
 
@@ -43,11 +43,9 @@ def open_payout(account):
 
 def stripe_ready(contract, role):
     """True when the payable of ``role`` can be paid to a Stripe account that takes payouts."""
-    from crowdsource.payments import card, stripe_api
-
     if role == "client" or not stripe_api.enabled():
         return False
-    account = card.payee_account(contract, role)
+    account = providers.get("stripe").payee_account(contract, role)
     return account is not None and account.payouts_enabled
 
 
@@ -82,7 +80,7 @@ def request_payout(
     if account.balance <= 0:
         raise DomainError(_l("There is nothing to pay out."))
     if open_payout(account) is not None:
-        raise escrow.AlreadyDone(_l("A payout of this balance has already been requested."))
+        raise AlreadyDone(_l("A payout of this balance has already been requested."))
     payout = Payout(
         account_id=account.id,
         contract_id=contract.id,
@@ -99,9 +97,7 @@ def request_payout(
         with db.session.begin_nested():
             db.session.add(payout)
     except IntegrityError:
-        raise escrow.AlreadyDone(
-            _l("A payout of this balance has already been requested.")
-        ) from None
+        raise AlreadyDone(_l("A payout of this balance has already been requested.")) from None
     audit.record(
         "payout",
         payout.id,
@@ -110,20 +106,8 @@ def request_payout(
         to_state=payout.status,
         reason=format_money(payout.amount_fen),
     )
-    if provider == "stripe":
-        enqueue_stripe_payout(payout.id)
+    providers.get(provider).start_payout(payout)
     return payout
-
-
-def enqueue_stripe_payout(payout_id):
-    from crowdsource.payments.card import RETRY_INTERVALS
-
-    enqueue(
-        "crowdsource.payments.jobs:send_stripe_payout",
-        payout_id,
-        queue=outbox.PAYMENTS,
-        retry_intervals=RETRY_INTERVALS,
-    )
 
 
 def send_payout(actor, payout, bank_reference, now=None):
@@ -138,7 +122,7 @@ def send_payout(actor, payout, bank_reference, now=None):
         raise DomainError(_l("Enter the bank's reference of the transfer."), field="bank_reference")
     relock(payout)
     if payout.status == PayoutStatus.SENT:
-        raise escrow.AlreadyDone(_l("This payout has already been recorded as sent."))
+        raise AlreadyDone(_l("This payout has already been recorded as sent."))
     if payout.status != PayoutStatus.REQUESTED:
         raise Conflict(_l("This payout was cancelled."))
     if payout.provider != "manual":

@@ -24,6 +24,7 @@ from crowdsource.payments.models import (
     StripeEvent,
     StripeEventStatus,
 )
+from crowdsource.queue import all_queues
 from crowdsource.web import ConfirmForm, get_or_404
 
 
@@ -192,8 +193,6 @@ def _failed_rq_jobs():
     import redis
     from rq.job import Job
 
-    from crowdsource.queue import all_queues
-
     failed = []
     try:
         for queue in all_queues():
@@ -225,8 +224,6 @@ def retry_job(job_id):
         abort(403)
     ConfirmForm().validate_on_submit()
     import redis
-
-    from crowdsource.queue import all_queues
 
     try:
         registry = next(

@@ -1,20 +1,20 @@
-"""Money on a contract for its parties: funding, delivery, acceptance, changes, cancellation,
-payouts; statements (pages and CSV)."""
+"""Money on a contract for its parties: funding, payouts; statements (pages and CSV). Delivery,
+acceptance, changes and cancellation are the contracts workflow's (contracts/workflow_views.py)."""
 
-from flask import Response, abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crowdsource.accounts import authz
-from crowdsource.contracts import deliveries
 from crowdsource.contracts import services as contracts
+from crowdsource.contracts import sides
 from crowdsource.contracts.models import Contract, Milestone
 from crowdsource.db import transaction
-from crowdsource.payments import bp, escrow, funding, payouts, providers, statements, stripe_api
-from crowdsource.payments.forms import DeliveryForm, PayoutRequestForm, ReasonForm
+from crowdsource.payments import bp, card, funding, payouts, providers, statements, stripe_api
+from crowdsource.payments.forms import PayoutRequestForm
 from crowdsource.payments.models import Funding, Payout
 from crowdsource.payments.statements import to_csv, yuan
-from crowdsource.web import ConfirmForm, get_or_404
+from crowdsource.web import ConfirmForm, csv_download, get_or_404
 
 
 def _back(contract):
@@ -49,7 +49,7 @@ def fund(milestone_id):
 def show_funding(funding_id):
     started = get_or_404(Funding, funding_id)
     contract = started.milestone.contract
-    if escrow.side_of(current_user, contract) is None and not authz.manages_center_of(
+    if sides.side_of(current_user, contract) is None and not authz.manages_center_of(
         current_user, contract
     ):
         abort(404)
@@ -62,65 +62,6 @@ def show_funding(funding_id):
         stripe_enabled=stripe_api.enabled(),
         confirm=ConfirmForm(),
     )
-
-
-@bp.post("/milestones/<int:milestone_id>/deliver")
-@login_required
-def deliver(milestone_id):
-    milestone = _milestone(milestone_id)
-    form = _form_or_400(DeliveryForm())
-    with transaction():
-        deliveries.deliver(current_user, milestone.id, form.note.data, form.files.data)
-    flash(_("Delivered. The enterprise has been asked to review it."), "success")
-    return _back(milestone.contract)
-
-
-@bp.post("/milestones/<int:milestone_id>/accept")
-@login_required
-def accept(milestone_id):
-    milestone = _milestone(milestone_id)
-    _form_or_400(ConfirmForm())
-    with transaction():
-        escrow.accept_delivery(current_user, milestone.id)
-    flash(_("Accepted. The milestone's money has been released."), "success")
-    return _back(milestone.contract)
-
-
-@bp.post("/milestones/<int:milestone_id>/changes")
-@login_required
-def request_changes(milestone_id):
-    milestone = _milestone(milestone_id)
-    form = _form_or_400(ReasonForm())
-    with transaction():
-        escrow.request_changes(current_user, milestone.id, form.reason.data)
-    flash(_("Changes requested; the money stays in escrow."), "info")
-    return _back(milestone.contract)
-
-
-@bp.post("/contracts/<int:contract_id>/cancellation/<any(propose, confirm, withdraw):step>")
-@login_required
-def cancellation(contract_id, step):
-    contract = get_or_404(Contract, contract_id)
-    if not contracts.can_view(current_user, contract):
-        abort(404)
-    if step == "propose":
-        form = _form_or_400(ReasonForm())
-        with transaction():
-            escrow.request_cancellation(current_user, contract, form.reason.data)
-        flash(_("Cancellation proposed; the other side has been asked to agree."), "info")
-    elif step == "confirm":
-        _form_or_400(ConfirmForm())
-        with transaction():
-            escrow.confirm_cancellation(current_user, contract)
-        flash(
-            _("The contract is cancelled; money in escrow is refunded to the enterprise."), "info"
-        )
-    else:
-        _form_or_400(ConfirmForm())
-        with transaction():
-            escrow.withdraw_cancellation(current_user, contract)
-        flash(_("Your cancellation proposal has been withdrawn."), "info")
-    return _back(contract)
 
 
 @bp.post("/contracts/<int:contract_id>/payouts/<any(payee, agency, client):role>")
@@ -169,8 +110,6 @@ def earnings():
     stripe_on = stripe_api.enabled()
     stripe_targets = {}
     if stripe_on:
-        from crowdsource.payments import card
-
         for line in lines:
             if line.role == "client":
                 continue
@@ -224,7 +163,7 @@ def earnings_csv():
         ]
         for line in statements.payables_of(current_user)
     ]
-    return _csv(to_csv(header, rows), "earnings.csv")
+    return csv_download(to_csv(header, rows), "earnings.csv")
 
 
 @bp.get("/contracts/<int:contract_id>/statement.csv")
@@ -290,12 +229,4 @@ def contract_statement_csv(contract_id):
             yuan(totals.center_share),
         ]
     )
-    return _csv(to_csv(header, rows), f"{contract.number}.csv")
-
-
-def _csv(text, filename):
-    return Response(
-        text,
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return csv_download(to_csv(header, rows), f"{contract.number}.csv")

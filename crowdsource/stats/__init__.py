@@ -6,11 +6,3 @@ from flask import Blueprint
 bp = Blueprint("stats", __name__)
 #: the open-data API, nested in ``bp`` (its endpoints are ``stats.api.*``)
 api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
-def blueprint():
-    """The blueprint with its views attached (imported here, not at package import, so that
-    the queries can be imported without loading every view)."""
-    from crowdsource.stats import api, cli, views  # noqa: F401
-
-    return bp

@@ -14,11 +14,12 @@ import sqlalchemy as sa
 from flask import jsonify, render_template, request, url_for
 
 from crowdsource.accounts import centers as center_services
-from crowdsource.accounts.models import Center, CenterLevel
+from crowdsource.accounts.models import Center
 from crowdsource.db import db
 from crowdsource.errors import NotFound
 from crowdsource.stats import api_bp, bp, openapi, public
 from crowdsource.stats import params as p
+from crowdsource.stats.openapi import CENTER_PARAMS, STATS_PARAMS, TASK_PARAMS
 from crowdsource.stats.ratelimit import add_rate_limit_headers, check_rate_limit
 from crowdsource.stats.tables import to_items
 from crowdsource.tasks import access, listing, search
@@ -75,13 +76,6 @@ def docs():
 
 # --- centers -------------------------------------------------------------------------------
 
-CENTER_PARAMS = [
-    p.choice("level", openapi.LEVEL_DESCRIPTION, [level.value for level in CenterLevel]),
-    p.text("parent", openapi.PARENT_DESCRIPTION, 40),
-    p.PAGE,
-    p.PER_PAGE,
-]
-
 
 def center_item(center, codes):
     return {
@@ -126,18 +120,6 @@ def center(code):
 
 
 # --- tasks ---------------------------------------------------------------------------------
-
-TASK_PARAMS = [
-    p.text("q", openapi.Q_DESCRIPTION, 100),
-    p.CONTRACT_TYPE,
-    p.text("center", openapi.CENTER_FILTER_DESCRIPTION, 40),
-    p.text("skill", openapi.SKILL_DESCRIPTION, 40),
-    p.integer("budget_min", openapi.BUDGET_MIN_DESCRIPTION, 0, 1_000_000_000),
-    p.integer("budget_max", openapi.BUDGET_MAX_DESCRIPTION, 0, 1_000_000_000),
-    p.choice("sort", openapi.SORT_DESCRIPTION, list(listing.ORDER)),
-    p.PAGE,
-    p.PER_PAGE,
-]
 
 
 def public_open_tasks():
@@ -214,19 +196,6 @@ def task(task_id):
 # --- statistics ----------------------------------------------------------------------------
 
 #: the public tables and the parameters that select their rows
-STATS_PARAMS = {
-    "years": [p.YEAR_FROM, p.YEAR_TO],
-    "contracts-by-type": [p.YEAR_FROM, p.YEAR_TO, p.CONTRACT_TYPE],
-    "contracts-by-city": [
-        p.YEAR_FROM,
-        p.YEAR_TO,
-        p.text("center", openapi.CITY_FILTER_DESCRIPTION, 40),
-    ],
-    "contracts-by-month": [p.MONTH_FROM, p.MONTH_TO],
-    "tasks-by-year": [p.YEAR_FROM, p.YEAR_TO],
-    "tasks-by-type": [p.YEAR_FROM, p.YEAR_TO, p.CONTRACT_TYPE],
-}
-
 #: extra keys of the rows given out, beside the table's columns
 STATS_EXTRA = {
     "contracts-by-city": ("center_name_zh", "center_name_en", "suppressed"),

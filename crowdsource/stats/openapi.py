@@ -1,9 +1,12 @@
-"""The OpenAPI 3 document of the open-data API, built from the same parameter declarations the
-API checks requests with (params.py), in the reader's language."""
+"""The OpenAPI 3 document of the open-data API, in the reader's language, and the parameters
+of each endpoint (built with params.py): the API checks requests with the same declarations
+the document describes."""
 
 from flask_babel import lazy_gettext as _l
 
+from crowdsource.accounts.models import CenterLevel
 from crowdsource.stats import params as p
+from crowdsource.tasks import listing
 
 NO_SUCH_CENTER = _l("There is no center with this code.")
 NO_SUCH_TASK = _l("There is no public open task with this id.")
@@ -25,6 +28,43 @@ SUPPRESSED = _l(
     "True when the cell is not shown: built from fewer than 3 contracts (or tasks), or hidden "
     "as well so that it cannot be worked out from the totals. Its figures are then null."
 )
+
+
+# --- the parameters the API takes (it parses requests with these) -------------------------
+
+CENTER_PARAMS = [
+    p.choice("level", LEVEL_DESCRIPTION, [level.value for level in CenterLevel]),
+    p.text("parent", PARENT_DESCRIPTION, 40),
+    p.PAGE,
+    p.PER_PAGE,
+]
+
+
+TASK_PARAMS = [
+    p.text("q", Q_DESCRIPTION, 100),
+    p.CONTRACT_TYPE,
+    p.text("center", CENTER_FILTER_DESCRIPTION, 40),
+    p.text("skill", SKILL_DESCRIPTION, 40),
+    p.integer("budget_min", BUDGET_MIN_DESCRIPTION, 0, 1_000_000_000),
+    p.integer("budget_max", BUDGET_MAX_DESCRIPTION, 0, 1_000_000_000),
+    p.choice("sort", SORT_DESCRIPTION, list(listing.ORDER)),
+    p.PAGE,
+    p.PER_PAGE,
+]
+
+
+STATS_PARAMS = {
+    "years": [p.YEAR_FROM, p.YEAR_TO],
+    "contracts-by-type": [p.YEAR_FROM, p.YEAR_TO, p.CONTRACT_TYPE],
+    "contracts-by-city": [
+        p.YEAR_FROM,
+        p.YEAR_TO,
+        p.text("center", CITY_FILTER_DESCRIPTION, 40),
+    ],
+    "contracts-by-month": [p.MONTH_FROM, p.MONTH_TO],
+    "tasks-by-year": [p.YEAR_FROM, p.YEAR_TO],
+    "tasks-by-type": [p.YEAR_FROM, p.YEAR_TO, p.CONTRACT_TYPE],
+}
 
 
 def _nullable(kind, **more):
@@ -212,8 +252,6 @@ STATS_DOCS = {
 
 def document(server_url):
     """The OpenAPI 3.0 document, with ``server_url`` as the API's base."""
-    from crowdsource.stats.api import CENTER_PARAMS, STATS_PARAMS, TASK_PARAMS
-
     code = {
         "name": "code",
         "in": "path",

@@ -5,10 +5,9 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from crowdsource.contracts import deliveries
+from crowdsource.contracts import deliveries, workflow
 from crowdsource.contracts.models import ContractFile, Delivery, MilestoneStatus
 from crowdsource.db import db, transaction
-from crowdsource.payments import escrow
 from tests.helpers import PDF, pdf_file, png_file, stored_files
 from tests.payments.support import assert_ledger_check_passes, page, parse, reload
 
@@ -131,7 +130,7 @@ def test_every_delivery_is_kept_when_changes_are_requested(
     login(people.solver)
     post_delivery(client, funded.milestone, note="First version.", files=[pdf_file("v1.pdf")])
     with transaction():
-        escrow.request_changes(people.owner, funded.milestone.id, "Add the test data.")
+        workflow.request_changes(people.owner, funded.milestone.id, "Add the test data.")
     post_delivery(client, funded.milestone, note="With the test data.", files=[pdf_file("v2.pdf")])
 
     rows = all_rows(Delivery)

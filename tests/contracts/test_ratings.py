@@ -7,13 +7,12 @@ import pytest
 import sqlalchemy as sa
 
 from crowdsource.accounts.models import Membership, Role, User
-from crowdsource.contracts import ratings
+from crowdsource.contracts import ratings, workflow
 from crowdsource.contracts.models import Contract, ContractStatus, Delivery, Rating, Side
 from crowdsource.db import db, transaction, utcnow
 from crowdsource.disputes.models import Dispute, DisputeStatus
 from crowdsource.errors import Conflict, DomainError, NotAllowed
 from crowdsource.notifications.models import Kind, Notification
-from crowdsource.payments import escrow
 from crowdsource.sweep import sweep_due
 from tests.helpers import table_counts, together
 from tests.payments.support import accept, deliver, fund, page, parse, reload, texts
@@ -392,7 +391,7 @@ def history(people, award, complete):
         fund(milestone, people.owner, people.managers["qingdao"])
         deliver(people.solver, milestone)
     with transaction():
-        escrow.request_changes(people.owner, a.milestones[1].id, "Add the calibration report.")
+        workflow.request_changes(people.owner, a.milestones[1].id, "Add the calibration report.")
     deliver(people.solver, a.milestones[1])
     for milestone in a.milestones:
         accept(people.owner, milestone)

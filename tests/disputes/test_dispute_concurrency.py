@@ -4,12 +4,12 @@ others get a clear conflict, and the ledger stays sound."""
 import pytest
 import sqlalchemy as sa
 
+from crowdsource.contracts import workflow
 from crowdsource.contracts.models import Milestone
 from crowdsource.db import db, transaction
 from crowdsource.disputes import services
 from crowdsource.disputes.models import Dispute, Ruling
 from crowdsource.errors import Conflict, DomainError
-from crowdsource.payments import escrow
 from crowdsource.payments.models import JournalEntry
 from tests.helpers import together
 from tests.payments.races import (  # noqa: F401  (the module's app and story)
@@ -37,7 +37,7 @@ def test_a_dispute_opened_while_the_enterprise_accepts_leaves_exactly_one_outcom
     outcomes = together(
         app,
         [
-            lambda: escrow.accept_delivery(user(owner_id), milestone_id),
+            lambda: workflow.accept_delivery(user(owner_id), milestone_id),
             lambda: services.open_dispute(user(solver_id), milestone_id, "Accepted too late?"),
         ],
     )

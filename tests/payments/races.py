@@ -12,9 +12,10 @@ from crowdsource import create_app
 from crowdsource.accounts import centers as center_services
 from crowdsource.accounts.models import Membership, Role, User
 from crowdsource.bids import services as bid_services
+from crowdsource.contracts import workflow
 from crowdsource.db import db, transaction, utcnow
-from crowdsource.payments import escrow, reconcile
 from crowdsource.payments import funding as fundings
+from crowdsource.payments import reconcile
 from crowdsource.payments.models import JournalEntry
 from crowdsource.tasks import services as tasks
 from tests.plugin import app_config
@@ -87,7 +88,7 @@ def story(db, make_user, make_org, make_task, make_bid, centers):
 
     def deliver(milestone):
         with transaction():
-            escrow.submit_delivery(solver, milestone.id, "Done")
+            workflow.submit_delivery(solver, milestone.id, "Done")
 
     return SimpleNamespace(
         owner=owner,

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from flask import current_app
 from rq import SimpleWorker
 
+from crowdsource.contracts import workflow
 from crowdsource.contracts.models import Contract
 from crowdsource.db import db, transaction
-from crowdsource.payments import escrow
 from crowdsource.payments import funding as fundings
 from crowdsource.payments.models import (
     JournalEntry,
@@ -46,12 +46,12 @@ def fund(milestone, owner, manager, bank_reference="ICBC-0001"):
 
 def deliver(user, milestone, note="The result is in the shared folder.", now=None):
     with transaction():
-        escrow.submit_delivery(user, milestone.id, note, now=now)
+        workflow.submit_delivery(user, milestone.id, note, now=now)
 
 
 def accept(user, milestone):
     with transaction():
-        escrow.accept_delivery(user, milestone.id)
+        workflow.accept_delivery(user, milestone.id)
 
 
 def reload(obj):

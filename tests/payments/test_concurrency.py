@@ -10,9 +10,10 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from crowdsource.contracts import workflow
 from crowdsource.contracts.models import Contract, Milestone, MilestoneStatus
 from crowdsource.db import db, transaction, utcnow
-from crowdsource.errors import Conflict
+from crowdsource.errors import AlreadyDone, Conflict
 from crowdsource.payments import escrow, ledger
 from crowdsource.payments import funding as fundings
 from crowdsource.payments.models import Funding, LedgerAccount, Posting
@@ -36,16 +37,14 @@ def test_fifty_simultaneous_acceptances_release_once(app, story):
     owner_id, milestone_id = story.owner.id, milestone.id
 
     def accept():
-        escrow.accept_delivery(user(owner_id), milestone_id)
+        workflow.accept_delivery(user(owner_id), milestone_id)
         return "released"
 
     outcomes = together(app, [accept] * THREADS)
 
     assert outcomes.count("released") == 1
     refused = [outcome for outcome in outcomes if outcome != "released"]
-    assert all(type(error) is escrow.AlreadyDone for error in refused), {
-        repr(error) for error in refused
-    }
+    assert all(type(error) is AlreadyDone for error in refused), {repr(error) for error in refused}
     assert {error.status_code for error in refused} == {409}
     assert {str(error.message) for error in refused} == {
         "This milestone has already been released."
@@ -66,16 +65,16 @@ def test_release_racing_a_refund_settles_the_milestone_once(app, story, proposer
         milestone = delivered_milestone(story)
         contract = milestone.contract
         with transaction():
-            escrow.request_cancellation(getattr(story, proposer), contract, "Plans changed")
+            workflow.request_cancellation(getattr(story, proposer), contract, "Plans changed")
         owner_id, consenter_id = story.owner.id, getattr(story, consenter).id
         milestone_id, contract_id = milestone.id, contract.id
 
         def accept(owner_id=owner_id, milestone_id=milestone_id):
-            escrow.accept_delivery(user(owner_id), milestone_id)
+            workflow.accept_delivery(user(owner_id), milestone_id)
             return "released"
 
         def agree(consenter_id=consenter_id, contract_id=contract_id):
-            escrow.confirm_cancellation(user(consenter_id), db.session.get(Contract, contract_id))
+            workflow.confirm_cancellation(user(consenter_id), db.session.get(Contract, contract_id))
             return "refunded"
 
         outcomes = together(app, [accept, agree])
@@ -113,9 +112,7 @@ def test_simultaneous_confirmations_of_a_transfer_credit_escrow_once(app, story)
 
     assert outcomes.count("confirmed") == 1
     refused = [outcome for outcome in outcomes if outcome != "confirmed"]
-    assert all(type(error) is escrow.AlreadyDone for error in refused), {
-        repr(error) for error in refused
-    }
+    assert all(type(error) is AlreadyDone for error in refused), {repr(error) for error in refused}
     assert {str(error.message) for error in refused} == {"This transfer has already been recorded."}
     assert entries("fund", f"fund:milestone:{milestone_id}") == 1
     credits = db.session.scalar(
@@ -135,7 +132,7 @@ def test_the_sweep_and_acceptances_together_release_once(app, story):
     later = utcnow() + dt.timedelta(days=app.config["REVIEW_PERIOD_DAYS"] + 1)
 
     def accept():
-        escrow.accept_delivery(user(owner_id), milestone_id, now=later)
+        workflow.accept_delivery(user(owner_id), milestone_id, now=later)
         return "released"
 
     def sweep():
@@ -145,7 +142,7 @@ def test_the_sweep_and_acceptances_together_release_once(app, story):
 
     assert outcomes.count("released") == 1, outcomes
     refused = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
-    assert all(type(error) is escrow.AlreadyDone for error in refused), outcomes
+    assert all(type(error) is AlreadyDone for error in refused), outcomes
     assert entries("release", f"release:milestone:{milestone_id}") == 1
     assert_ledger_sound()
 

@@ -39,12 +39,12 @@ from crowdsource.accounts import centers as center_services
 from crowdsource.accounts import orgs
 from crowdsource.accounts.models import User
 from crowdsource.bids import services as bids
+from crowdsource.contracts import workflow
 from crowdsource.contracts.models import Contract, Milestone
 from crowdsource.db import db, transaction, utcnow
-from crowdsource.errors import Conflict, DomainError, IllegalTransition, NotAllowed
+from crowdsource.errors import AlreadyDone, Conflict, DomainError, IllegalTransition, NotAllowed
 from crowdsource.payments import commission, escrow, ledger, payouts, policy, reconcile
 from crowdsource.payments import funding as fundings
-from crowdsource.payments.escrow import AlreadyDone
 from crowdsource.payments.models import Funding, Payout
 from crowdsource.tasks import services as tasks
 from crowdsource.tasks.models import (
@@ -633,7 +633,7 @@ class EscrowMachine(RuleBasedStateMachine):
         refusal = {"funded": None, "submitted": AlreadyDone}.get(milestone.status, Conflict)
         actor = milestone.contract.actors["solver"]
         self.attempt(
-            refusal, lambda: escrow.submit_delivery(actor, milestone.id, "Done", now=self.now)
+            refusal, lambda: workflow.submit_delivery(actor, milestone.id, "Done", now=self.now)
         )
         if refusal is None:
             milestone.status = "submitted"
@@ -647,7 +647,7 @@ class EscrowMachine(RuleBasedStateMachine):
     def _accept(self, milestone):
         refusal = {"submitted": None, "released": AlreadyDone}.get(milestone.status, Conflict)
         actor = milestone.contract.actors["client"]
-        self.attempt(refusal, lambda: escrow.accept_delivery(actor, milestone.id, now=self.now))
+        self.attempt(refusal, lambda: workflow.accept_delivery(actor, milestone.id, now=self.now))
         if refusal is None:
             self._released(milestone)
 
@@ -657,7 +657,7 @@ class EscrowMachine(RuleBasedStateMachine):
         actor = milestone.contract.actors["client"]
         self.attempt(
             refusal,
-            lambda: escrow.request_changes(actor, milestone.id, "More tests", now=self.now),
+            lambda: workflow.request_changes(actor, milestone.id, "More tests", now=self.now),
         )
         if refusal is None:
             milestone.status = "funded"
@@ -688,7 +688,7 @@ class EscrowMachine(RuleBasedStateMachine):
         actor = contract.actors[side]
         self.attempt(
             refusal,
-            lambda: escrow.request_cancellation(
+            lambda: workflow.request_cancellation(
                 actor, db.session.get(Contract, contract.id), "We part ways", now=self.now
             ),
         )
@@ -707,7 +707,7 @@ class EscrowMachine(RuleBasedStateMachine):
         actor = contract.actors[side]
         self.attempt(
             refusal,
-            lambda: escrow.confirm_cancellation(
+            lambda: workflow.confirm_cancellation(
                 actor, db.session.get(Contract, contract.id), now=self.now
             ),
         )
@@ -751,7 +751,7 @@ class EscrowMachine(RuleBasedStateMachine):
         actor = contract.actors[side]
         self.attempt(
             refusal,
-            lambda: escrow.withdraw_cancellation(actor, db.session.get(Contract, contract.id)),
+            lambda: workflow.withdraw_cancellation(actor, db.session.get(Contract, contract.id)),
         )
         if refusal is None:
             contract.cancel_requested_by = None
@@ -861,12 +861,12 @@ class EscrowMachine(RuleBasedStateMachine):
             return db.session.get(Milestone, milestone.id)
 
         attempts = [
-            lambda: escrow.accept_delivery(solver, milestone.id),
-            lambda: escrow.submit_delivery(client, milestone.id, "Done"),
-            lambda: escrow.request_changes(solver, milestone.id, "No"),
+            lambda: workflow.accept_delivery(solver, milestone.id),
+            lambda: workflow.submit_delivery(client, milestone.id, "Done"),
+            lambda: workflow.request_changes(solver, milestone.id, "No"),
             lambda: fundings.start_funding(solver, stored_milestone()),
             lambda: fundings.start_funding(outsider, stored_milestone()),
-            lambda: escrow.request_cancellation(outsider, stored_contract(), "I say so"),
+            lambda: workflow.request_cancellation(outsider, stored_contract(), "I say so"),
             lambda: payouts.request_payout(outsider, stored_contract(), "payee", "Me", "BOC", "1"),
             lambda: payouts.request_payout(client, stored_contract(), "payee", "Me", "BOC", "1"),
         ]

@@ -7,8 +7,9 @@ import zoneinfo
 import pytest
 import sqlalchemy as sa
 
+from crowdsource.contracts import workflow
 from crowdsource.db import db, transaction, utcnow
-from crowdsource.payments import escrow, ledger, payouts, policy
+from crowdsource.payments import ledger, payouts, policy
 from crowdsource.payments.models import Funding, LedgerAccount
 from tests.payments.support import (
     BANK,
@@ -81,9 +82,9 @@ def test_the_contract_page_shows_each_milestones_escrow_and_the_fee_split(
 
     # Cancelled by both sides: the escrow is refunded, the released money stays paid.
     with transaction():
-        escrow.request_cancellation(people.broker, contract, "The line was sold.")
+        workflow.request_cancellation(people.broker, contract, "The line was sold.")
     with transaction():
-        escrow.confirm_cancellation(people.owner, contract)
+        workflow.confirm_cancellation(people.owner, contract)
     rows, total = milestone_rows(client.get(f"/contracts/{contract.id}"))
     assert rows == [
         ("¥1,234.56", "¥1,246.91", "¥0.00", "¥1,246.91", "¥0.00", "released"),

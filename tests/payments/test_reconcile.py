@@ -7,6 +7,7 @@ are events whose entry is missing."""
 import pytest
 import sqlalchemy as sa
 
+from crowdsource.contracts import workflow
 from crowdsource.db import db, transaction
 from crowdsource.disputes import services as disputes
 from crowdsource.payments import escrow, ledger, payouts, policy, reconcile
@@ -120,9 +121,9 @@ def test_a_contracts_whole_life_by_bank_transfer_reconciles_entry_by_entry(
     # Funded, then cancelled by both sides: back to the enterprise, which is paid out.
     fund(third, people.owner, qingdao, "ICBC-0003")
     with transaction():
-        escrow.request_cancellation(people.owner, reload(contract), "Plans changed")
+        workflow.request_cancellation(people.owner, reload(contract), "Plans changed")
     with transaction():
-        escrow.confirm_cancellation(people.broker, reload(contract))
+        workflow.confirm_cancellation(people.broker, reload(contract))
     send(qingdao, request_payout(people.owner, contract, "client"), "OUT-0003")
 
     assert [str(m.status) for m in reload(contract).milestones] == ["released", "split", "refunded"]
@@ -160,9 +161,9 @@ def test_card_payments_a_stripe_payout_and_a_card_refund_reconcile(
 
     charge = pay_by_card(second)
     with transaction():
-        escrow.request_cancellation(people.owner, reload(contract), "Plans changed")
+        workflow.request_cancellation(people.owner, reload(contract), "Plans changed")
     with transaction():
-        escrow.confirm_cancellation(people.solver, reload(contract))
+        workflow.confirm_cancellation(people.solver, reload(contract))
     refunded = stripe.charge_refunded(fake.refunded_charge(charge["id"]))
     assert stripe.post_event(client, refunded).status_code == 200
 

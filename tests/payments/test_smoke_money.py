@@ -6,8 +6,9 @@ import sqlalchemy as sa
 
 from crowdsource.accounts import centers as center_services
 from crowdsource.bids import services as bid_services
+from crowdsource.contracts import workflow
 from crowdsource.db import transaction, utcnow
-from crowdsource.payments import escrow, ledger, policy, reconcile
+from crowdsource.payments import ledger, policy, reconcile
 from crowdsource.payments.models import Funding
 from crowdsource.sweep import sweep_due
 
@@ -91,7 +92,7 @@ def test_fund_release_payout_with_fees(
 
         started = fundings.start_funding(owner, second)
         fundings.confirm_bank_transfer(manager, started, 505_000, "ICBC-2")
-        escrow.submit_delivery(broker, second.id, "Final report")
+        workflow.submit_delivery(broker, second.id, "Final report")
     sweep_due(utcnow() + dt.timedelta(days=15))
     db.session.expire_all()
     assert str(second.status) == "released" and str(contract.status) == "completed"
