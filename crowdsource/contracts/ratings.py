@@ -192,6 +192,10 @@ class ContractRatings:
     closes_at: dt.datetime | None
     #: whether the viewer may rate now
     can_rate: bool
+    #: whether the contract has ratings at all (it is completed)
+    open: bool
+    #: the name of who the viewer's side rates (None: not a party)
+    rated_name: str | None
 
 
 def contract_ratings(contract, side, now=None):
@@ -218,7 +222,17 @@ def contract_ratings(contract, side, now=None):
         and contract.status == ContractStatus.COMPLETED
         and closes_at is not None
         and now < closes_at,
+        open=contract.status == ContractStatus.COMPLETED,
+        rated_name=_rated_name(contract, side) if side else None,
     )
+
+
+def _rated_name(contract, rater_side):
+    if rater_side == Side.SOLVER:
+        return contract.client_organization.name
+    if contract.agency is not None:
+        return contract.agency.name
+    return contract.solver.display_name
 
 
 @dataclass(frozen=True)

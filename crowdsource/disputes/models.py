@@ -137,6 +137,21 @@ class Dispute(db.Model):
         return self.status == DisputeStatus.FINAL
 
     @property
+    def on_appeal(self):
+        """The case is before the parent center (appealed, or ruled on appeal)."""
+        return self.status in (DisputeStatus.APPEALED, DisputeStatus.RULED_ON_APPEAL)
+
+    @property
+    def hearing_center(self):
+        """The center whose managers decide now: the appeal's center once appealed."""
+        return self.appeal_center if self.on_appeal else self.center
+
+    @property
+    def hearing_manager(self):
+        """The manager who took the case at the hearing center, or None."""
+        return self.appeal_manager if self.on_appeal else self.manager
+
+    @property
     def ruling(self):
         """The ruling in force: the appeal's if there is one, else the first."""
         return self.rulings[-1] if self.rulings else None

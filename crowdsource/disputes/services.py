@@ -82,9 +82,7 @@ def _is_party_member(user, dispute, organization_ids=None):
 
 def hearing_center(dispute):
     """The center whose managers decide now: the appeal's center once appealed."""
-    if dispute.status in (DisputeStatus.APPEALED, DisputeStatus.RULED_ON_APPEAL):
-        return dispute.appeal_center
-    return dispute.center
+    return dispute.hearing_center
 
 
 def may_hear(user, dispute):
@@ -288,8 +286,7 @@ def _tell(dispute, kind, sides=(Side.CLIENT, Side.SOLVER), managers=True, **more
     for side in sides:
         people += contract_sides.people_of(dispute.contract, side)
     if managers:
-        on_appeal = dispute.status in (DisputeStatus.APPEALED, DisputeStatus.RULED_ON_APPEAL)
-        taken_by = dispute.appeal_manager if on_appeal else dispute.manager
+        taken_by = dispute.hearing_manager
         if taken_by is not None:
             people.append(taken_by)
         else:

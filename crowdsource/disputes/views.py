@@ -8,8 +8,7 @@ from flask_login import current_user, login_required
 from crowdsource.accounts import authz
 from crowdsource.contracts import files, timeline
 from crowdsource.contracts import services as contracts
-from crowdsource.contracts.models import ContractFile, Milestone, MilestoneStatus
-from crowdsource.contracts.sides import side_of
+from crowdsource.contracts.models import ContractFile, Milestone
 from crowdsource.db import db, transaction
 from crowdsource.disputes import bp, services
 from crowdsource.disputes.forms import (
@@ -20,7 +19,7 @@ from crowdsource.disputes.forms import (
     ReasonForm,
     RulingForm,
 )
-from crowdsource.errors import DomainError, refused
+from crowdsource.errors import DomainError, NotAllowed, refused
 from crowdsource.payments import escrow
 from crowdsource.web import ConfirmForm, get_or_404
 
@@ -49,7 +48,8 @@ def open_dispute(milestone_id):
     existing = services.of_milestone(milestone.id)
     if existing is not None:
         return _back(existing)
-    if side_of(current_user, contract) is None:
+    refusal = services.opening_refusal(current_user, milestone)
+    if isinstance(refusal, NotAllowed):
         abort(403)
     form = OpenDisputeForm()
     if form.validate_on_submit():
@@ -67,8 +67,8 @@ def open_dispute(milestone_id):
         else:
             flash(_("The dispute is open and the escrow is frozen."), "warning")
             return _back(dispute)
-    elif milestone.status not in (MilestoneStatus.FUNDED, MilestoneStatus.SUBMITTED):
-        flash(_("Only a funded or delivered milestone can be disputed."), "warning")
+    elif refusal is not None:
+        flash(refusal.message, "warning")
         return redirect(url_for("contracts.show", contract_id=contract.id))
     status = 400 if form.errors else 200
     return render_template(
