@@ -25,7 +25,9 @@ def check(file_storages):
     """Refuse the whole set if any file may not be attached (before anything is stored)."""
     files = uploaded(file_storages)
     if len(files) > MAX_FILES:
-        raise DomainError(_l("Attach at most %(count)d files at once.", count=MAX_FILES))
+        raise DomainError(
+            _l("Attach at most %(count)d files at once.", count=MAX_FILES), field="files"
+        )
     for storage in files:
         reason = problem(storage.filename, storage.stream)
         if reason:
@@ -34,7 +36,8 @@ def check(file_storages):
                     "%(name)s: %(reason)s",
                     name=pathlib.PurePath(storage.filename).name,
                     reason=reason,
-                )
+                ),
+                field="files",
             )
     return files
 

@@ -34,9 +34,9 @@ def post_message(actor, contract, body, file_storages, now=None):
     side = side_of(actor, contract)
     body = (body or "").strip()
     if not body:
-        raise DomainError(_l("Write a message."))
+        raise DomainError(_l("Write a message."), field="body")
     if len(body) > MAX_BODY:
-        raise DomainError(_l("Keep it under %(count)d characters.", count=MAX_BODY))
+        raise DomainError(_l("Keep it under %(count)d characters.", count=MAX_BODY), field="body")
     uploads = files.check(file_storages)
     message = ContractMessage(
         contract_id=contract.id, author_id=actor.id, body=body, created_at=now or utcnow()

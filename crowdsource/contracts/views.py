@@ -9,25 +9,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crowdsource.accounts import authz
-from crowdsource.contracts import (
-    bp,
-    deliveries,
-    document,
-    files,
-    messages,
-    services,
-    timeline,
-    workflow,
-)
-from crowdsource.contracts.forms import DeliveryForm, MessageForm, ReasonForm
+from crowdsource.contracts import bp, document, files, messages, page, services
+from crowdsource.contracts.forms import MessageForm
 from crowdsource.contracts.models import Contract, ContractFile
-from crowdsource.contracts.sides import side_of
 from crowdsource.db import db, transaction
-from crowdsource.disputes.models import Dispute
-from crowdsource.errors import NotFound
+from crowdsource.errors import DomainError, NotFound, refused
 from crowdsource.i18n import current_language
-from crowdsource.payments import commission, statements
-from crowdsource.web import ConfirmForm, get_or_404
+from crowdsource.web import get_or_404
 
 
 def _visible(contract_id):
@@ -41,47 +29,25 @@ def _visible(contract_id):
 @bp.get("/contracts/<int:contract_id>")
 @login_required
 def show(contract_id):
-    contract = _visible(contract_id)
-    milestones, totals = statements.contract_money(contract)
-    conversation = messages.of_contract(contract)
-    disputes = {
-        dispute.milestone_id: dispute
-        for dispute in db.session.scalars(
-            sa.select(Dispute).where(Dispute.contract_id == contract.id)
-        )
-    }
-    return render_template(
-        "contracts/show.html",
-        contract=contract,
-        side=side_of(current_user, contract),
-        actions=workflow.allowed_actions(current_user, contract),
-        awaiting_funding=workflow.awaiting_first_funding(contract),
-        milestones=milestones,
-        totals=totals,
-        split=commission.split_each([m.amount_fen for m in contract.milestones], contract.rates),
-        delivery_form=DeliveryForm(),
-        reason_form=ReasonForm(),
-        message_form=MessageForm(),
-        confirm=ConfirmForm(),
-        deliveries=deliveries.by_milestone(contract),
-        messages=conversation,
-        trail=timeline.of_contract(
-            contract, conversation, [dispute.id for dispute in disputes.values()]
-        ),
-        disputes=disputes,
-    )
+    return page.render(_visible(contract_id))
 
 
 @bp.post("/contracts/<int:contract_id>/messages")
 @login_required
 def post_message(contract_id):
-    """A party writes to the other side (with files)."""
+    """A party writes to the other side (with files); a refused message comes back as typed."""
     contract = _visible(contract_id)
     form = MessageForm()
+    typed = page.Typed("write_message", form)
     if not form.validate_on_submit():
-        abort(400, " ".join(str(m) for errors in form.errors.values() for m in errors))
-    with transaction():
-        messages.post_message(current_user, contract, form.body.data, form.files.data)
+        return page.render(contract, 400, typed)
+    try:
+        with transaction():
+            messages.post_message(current_user, contract, form.body.data, form.files.data)
+    except DomainError as error:
+        if not page.shows(current_user, contract, typed):
+            raise
+        return page.render(contract, refused(form, error), typed)
     flash(_("Your message has been sent."), "success")
     return redirect(url_for("contracts.show", contract_id=contract.id, _anchor="messages"))
 

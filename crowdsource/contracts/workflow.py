@@ -90,7 +90,7 @@ def submit_delivery(actor, milestone_id, note, now=None):
     require_side(actor, contract, Side.SOLVER)
     note = (note or "").strip()
     if not note:
-        raise DomainError(_l("Describe what you deliver."))
+        raise DomainError(_l("Describe what you deliver."), field="note")
     _refuse(delivery_refusal(actor, milestone))
     transition(milestone, MilestoneStatus.SUBMITTED, MILESTONE_MOVES, actor=actor)
     milestone.submitted_at = now
@@ -112,7 +112,7 @@ def request_changes(actor, milestone_id, reason, now=None):
     require_side(actor, contract, Side.CLIENT)
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError(_l("Say what should change."))
+        raise DomainError(_l("Say what should change."), field="reason")
     _refuse(changes_refusal(actor, milestone))
     transition(milestone, MilestoneStatus.FUNDED, MILESTONE_MOVES, actor=actor, reason=reason)
     milestone.change_request = reason
@@ -211,7 +211,7 @@ def request_cancellation(actor, contract, reason, now=None):
     contract = escrow.lock_contract(contract.id)
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError(_l("Give a reason for the cancellation."))
+        raise DomainError(_l("Give a reason for the cancellation."), field="reason")
     _refuse(proposal_refusal(actor, contract))
     contract.cancel_requested_by = side
     contract.cancel_requested_at = now or utcnow()

@@ -1,15 +1,17 @@
 """The workflow of a contract on its page: delivering a milestone, accepting it or asking for
 changes, and cancelling the contract by mutual agreement (propose, agree, withdraw). Each step
-returns to the contract's money section."""
+returns to the contract's money section; a refused form with typed input (a delivery note, a
+reason) comes back on the contract page as typed, the message at its field."""
 
 from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from crowdsource.contracts import bp, deliveries, services, workflow
+from crowdsource.contracts import bp, deliveries, page, services, workflow
 from crowdsource.contracts.forms import DeliveryForm, ReasonForm
 from crowdsource.contracts.models import Contract, Milestone
 from crowdsource.db import transaction
+from crowdsource.errors import DomainError, refused
 from crowdsource.web import ConfirmForm, get_or_404
 
 
@@ -17,10 +19,30 @@ def _back(contract):
     return redirect(url_for("contracts.show", contract_id=contract.id, _anchor="money"))
 
 
-def _form_or_400(form):
+def _button(form):
+    """A form without a place on the page (a button's) that does not validate: its messages,
+    as a 400."""
     if not form.validate_on_submit():
         abort(400, " ".join(str(m) for errors in form.errors.values() for m in errors))
-    return form
+
+
+def _typed_step(contract, typed, step, message, category):
+    """Run ``step`` (a function of the typed form) for a form with typed input. A form that does
+    not validate, or whose step is refused while its slot is on the page, is shown again on the
+    contract page as typed; a refusal of a step the page no longer offers is an error page."""
+    if not typed.form.validate_on_submit():
+        if not page.shows(current_user, contract, typed):
+            _button(typed.form)  # nowhere to show the form: its messages on an error page
+        return page.render(contract, 400, typed)
+    try:
+        with transaction():
+            step(typed.form)
+    except DomainError as error:
+        if not page.shows(current_user, contract, typed):
+            raise
+        return page.render(contract, refused(typed.form, error), typed)
+    flash(message, category)
+    return _back(contract)
 
 
 def _milestone(milestone_id):
@@ -34,18 +56,22 @@ def _milestone(milestone_id):
 @login_required
 def deliver(milestone_id):
     milestone = _milestone(milestone_id)
-    form = _form_or_400(DeliveryForm())
-    with transaction():
-        deliveries.deliver(current_user, milestone.id, form.note.data, form.files.data)
-    flash(_("Delivered. The enterprise has been asked to review it."), "success")
-    return _back(milestone.contract)
+    return _typed_step(
+        milestone.contract,
+        page.Typed("deliver", DeliveryForm(), milestone.id),
+        lambda form: deliveries.deliver(
+            current_user, milestone.id, form.note.data, form.files.data
+        ),
+        _("Delivered. The enterprise has been asked to review it."),
+        "success",
+    )
 
 
 @bp.post("/milestones/<int:milestone_id>/accept")
 @login_required
 def accept(milestone_id):
     milestone = _milestone(milestone_id)
-    _form_or_400(ConfirmForm())
+    _button(ConfirmForm())
     with transaction():
         workflow.accept_delivery(current_user, milestone.id)
     flash(_("Accepted. The milestone's money has been released."), "success")
@@ -56,11 +82,13 @@ def accept(milestone_id):
 @login_required
 def request_changes(milestone_id):
     milestone = _milestone(milestone_id)
-    form = _form_or_400(ReasonForm())
-    with transaction():
-        workflow.request_changes(current_user, milestone.id, form.reason.data)
-    flash(_("Changes requested; the money stays in escrow."), "info")
-    return _back(milestone.contract)
+    return _typed_step(
+        milestone.contract,
+        page.Typed("request_changes", ReasonForm(), milestone.id),
+        lambda form: workflow.request_changes(current_user, milestone.id, form.reason.data),
+        _("Changes requested; the money stays in escrow."),
+        "info",
+    )
 
 
 @bp.post("/contracts/<int:contract_id>/cancellation/<any(propose, confirm, withdraw):step>")
@@ -70,19 +98,21 @@ def cancellation(contract_id, step):
     if not services.can_view(current_user, contract):
         abort(404)
     if step == "propose":
-        form = _form_or_400(ReasonForm())
-        with transaction():
-            workflow.request_cancellation(current_user, contract, form.reason.data)
-        flash(_("Cancellation proposed; the other side has been asked to agree."), "info")
-    elif step == "confirm":
-        _form_or_400(ConfirmForm())
+        return _typed_step(
+            contract,
+            page.Typed("propose_cancellation", ReasonForm()),
+            lambda form: workflow.request_cancellation(current_user, contract, form.reason.data),
+            _("Cancellation proposed; the other side has been asked to agree."),
+            "info",
+        )
+    _button(ConfirmForm())
+    if step == "confirm":
         with transaction():
             workflow.confirm_cancellation(current_user, contract)
         flash(
             _("The contract is cancelled; money in escrow is refunded to the enterprise."), "info"
         )
     else:
-        _form_or_400(ConfirmForm())
         with transaction():
             workflow.withdraw_cancellation(current_user, contract)
         flash(_("Your cancellation proposal has been withdrawn."), "info")
