@@ -5,8 +5,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crowdsource.db import transaction
-from crowdsource.errors import DomainError
-from crowdsource.tasks import access, attachments, bp, questions
+from crowdsource.errors import DomainError, refused
+from crowdsource.tasks import access, attachments, bp, page, questions, services
 from crowdsource.tasks.forms import AnswerForm, AttachmentForm, QuestionForm
 from crowdsource.tasks.models import Question, Task, TaskAttachment
 from crowdsource.web import ConfirmForm, get_or_404
@@ -17,9 +17,23 @@ def _back(task, anchor=None):
 
 
 def _refused(form_errors):
-    """A refused form on a task page: say why, with a 400."""
+    """A refused form that has no place on the task page: say why, with a 400."""
     messages = [str(message) for errors in form_errors.values() for message in errors]
     abort(400, " ".join(messages))
+
+
+def _typed_again(task, action, error=None, answer_to=None, **forms):
+    """The task page again with the refused form (the one in ``forms``) as typed, the message
+    of ``error`` (a DomainError; None: the form's own validation) at its field, under a 4xx.
+    When the page no longer offers ``action`` (the task closed meanwhile, say) there is no
+    form to show: the refusal is an error page that says why."""
+    (form,) = forms.values()
+    if action not in services.allowed_actions(current_user, task):
+        if error is not None:
+            raise error
+        _refused(form.errors)
+    status = refused(form, error) if error is not None else 400
+    return page.render(task, status, answer_to=answer_to, **forms)
 
 
 @bp.post("/tasks/<int:task_id>/questions")
@@ -29,9 +43,12 @@ def ask(task_id):
     access.require_view(current_user, task)
     form = QuestionForm()
     if not form.validate_on_submit():
-        _refused(form.errors)
-    with transaction():
-        question = questions.ask(current_user, task, form.body.data)
+        return _typed_again(task, "ask", question_form=form)
+    try:
+        with transaction():
+            question = questions.ask(current_user, task, form.body.data)
+    except DomainError as error:
+        return _typed_again(task, "ask", error, question_form=form)
     flash(_("Your question has been sent. You will be told when it is answered."), "success")
     return _back(task, f"question-{question.id}")
 
@@ -40,14 +57,18 @@ def ask(task_id):
 @login_required
 def answer(question_id):
     question = get_or_404(Question, question_id)
-    access.require_member(current_user, question.task)
+    task = question.task
+    access.require_member(current_user, task)
     form = AnswerForm()
     if not form.validate_on_submit():
-        _refused(form.errors)
-    with transaction():
-        questions.answer(current_user, question, form.answer.data)
+        return _typed_again(task, "answer", answer_form=form, answer_to=question.id)
+    try:
+        with transaction():
+            questions.answer(current_user, question, form.answer.data)
+    except DomainError as error:
+        return _typed_again(task, "answer", error, answer_form=form, answer_to=question.id)
     flash(_("Your answer is published on the task."), "success")
-    return _back(question.task, f"question-{question.id}")
+    return _back(task, f"question-{question.id}")
 
 
 @bp.post("/tasks/<int:task_id>/attachments")

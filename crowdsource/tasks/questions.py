@@ -20,7 +20,10 @@ def ask(actor, task, body, now=None):
     services.require("ask", actor, task, now)
     body = (body or "").strip()
     if not body or len(body) > MAX_LENGTH:
-        raise DomainError(_l("Write a question of at most %(count)d characters.", count=MAX_LENGTH))
+        raise DomainError(
+            _l("Write a question of at most %(count)d characters.", count=MAX_LENGTH),
+            field="body",
+        )
     question = Question(task_id=task.id, asker_id=actor.id, body=body, created_at=now or utcnow())
     db.session.add(question)
     db.session.flush()
@@ -42,7 +45,10 @@ def answer(actor, question, text, now=None):
     services.require("answer", actor, task, now)
     text = (text or "").strip()
     if not text or len(text) > MAX_LENGTH:
-        raise DomainError(_l("Write an answer of at most %(count)d characters.", count=MAX_LENGTH))
+        raise DomainError(
+            _l("Write an answer of at most %(count)d characters.", count=MAX_LENGTH),
+            field="answer",
+        )
     question.answer = text
     question.answered_by_id = actor.id
     question.answered_at = now or utcnow()

@@ -1,32 +1,22 @@
 """Task pages: the list with filters, my tasks, posting, editing, the task page, lifecycle."""
 
-import datetime as dt
-
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from crowdsource.accounts import authz, centers
 from crowdsource.accounts.models import Organization, OrgKind
-from crowdsource.bids.models import LIVE_STATES, Bid
-from crowdsource.contracts import services as contract_services
-from crowdsource.contracts.models import Contract, MilestoneStatus
 from crowdsource.db import db, transaction, utcnow
 from crowdsource.errors import DomainError, refused
-from crowdsource.tasks import access, bp, listing, questions, services
+from crowdsource.tasks import access, bp, listing, page, services
 from crowdsource.tasks.forms import (
-    FIELD_LABELS,
-    AnswerForm,
-    AttachmentForm,
     CancelForm,
-    QuestionForm,
     TaskFilterForm,
     TaskForm,
 )
-from crowdsource.tasks.models import BidMode, Task, TaskInvitation, TaskRevision, TaskStatus
+from crowdsource.tasks.models import Task, TaskInvitation, TaskStatus
 from crowdsource.text import split_tags
 from crowdsource.web import INVALID_FORM_STATUS, ConfirmForm, form_page, get_or_404
 
@@ -182,95 +172,7 @@ def edit(task_id):
 def show(task_id):
     task = get_or_404(Task, task_id)
     access.require_view(current_user, task)
-    return _show_page(task)
-
-
-def _show_page(task, status=200, **forms):
-    """The task's page; ``forms`` replace its empty forms (a refused one, as typed)."""
-    is_member = access.is_member(current_user, task)
-    # a visitor who may bid sees their own bids (or why they cannot bid) in a card of its own
-    bidder_card = current_user.is_authenticated and not is_member
-    my_bids = _bids_of_current_user(task) if bidder_card else []
-    visible_questions = questions.visible_questions(current_user, task)
-    contract = _contract_of(task)
-    return render_template(
-        "tasks/show.html",
-        task=task,
-        actions=services.allowed_actions(current_user, task),
-        bidding_open=services.bidding_open(task),
-        bidder_card=bidder_card,
-        cancelled=task.status == TaskStatus.CANCELLED,
-        full=access.can_view_full(current_user, task),
-        questions=visible_questions,
-        named_askers=questions.named_askers(current_user, task, visible_questions),
-        revisions=db.session.scalars(
-            sa.select(TaskRevision).filter_by(task_id=task.id).order_by(TaskRevision.id)
-        ).all(),
-        my_bids=my_bids,
-        other_prices=_other_prices(task, my_bids, is_member),
-        live_bid_count=listing.bid_counts([task]).get(task.id, 0),
-        **{
-            "question_form": QuestionForm(formdata=None),
-            "answer_form": AnswerForm(formdata=None),
-            "cancel_form": CancelForm(formdata=None),
-            "attachment_form": AttachmentForm(formdata=None),
-            **forms,
-        },
-        confirm=ConfirmForm(),
-        field_names=FIELD_LABELS,
-        change_text=_change_text,
-        contract=contract,
-        funded=_work_started(contract),
-    ), status
-
-
-def _bids_of_current_user(task):
-    """The bids on the task by the current user or an agency of theirs, oldest first."""
-    mine = Bid.bidder_id == current_user.id
-    organization_ids = authz.organization_ids_of(current_user)
-    if organization_ids:
-        mine = sa.or_(mine, Bid.agency_id.in_(organization_ids))
-    query = sa.select(Bid).where(Bid.task_id == task.id, mine).order_by(Bid.id)
-    return db.session.scalars(query).all()
-
-
-def _contract_of(task):
-    """The task's contract, for the people who may see it (else None)."""
-    contract = db.session.scalar(sa.select(Contract).filter_by(task_id=task.id))
-    if contract is not None and contract_services.can_view(current_user, contract):
-        return contract
-    return None
-
-
-def _work_started(contract):
-    """Whether the first milestone of the task's contract is paid into escrow (or further)."""
-    if contract is None or not contract.milestones:
-        return False
-    return contract.milestones[0].status != MilestoneStatus.PENDING
-
-
-def _change_text(field, value):
-    """A value of the change history as its reader reads dates: in their language and, for the
-    deadline, their time zone (the history records them in ISO format, the deadline in UTC)."""
-    try:
-        if field == "bid_deadline":
-            return format_datetime(dt.datetime.fromisoformat(value), "medium")
-        if field == "delivery_date":
-            return format_date(dt.date.fromisoformat(value), "long")
-    except (TypeError, ValueError):
-        pass
-    return value
-
-
-def _other_prices(task, my_bids, is_member):
-    """In open mode, bidders see the prices (never the proposals) of the other live bids."""
-    if task.bid_mode != BidMode.OPEN or is_member or not my_bids:
-        return []
-    mine = {bid.id for bid in my_bids}
-    query = sa.select(Bid.price_fen).where(
-        Bid.task_id == task.id, Bid.status.in_(LIVE_STATES), Bid.id.not_in(mine)
-    )
-    return sorted(db.session.scalars(query))
+    return page.render(task)
 
 
 @bp.post("/tasks/<int:task_id>/<any(publish, close, nda):action>")
@@ -305,7 +207,7 @@ def cancel(task_id):
     if not form.validate_on_submit():
         if not (form.reason.data or "").strip():
             form.reason.errors = [_("Give the bidders a reason for the cancellation.")]
-        return _show_page(task, 400, cancel_form=form)
+        return page.render(task, 400, cancel_form=form)
     try:
         with transaction():
             services.cancel_task(current_user, task, form.reason.data)
@@ -313,6 +215,6 @@ def cancel(task_id):
         if task.status not in (TaskStatus.OPEN, TaskStatus.CLOSED):
             raise  # cancelled meanwhile: no form to show it on, the error page says it
         status = refused(form, error)
-        return _show_page(task, status, cancel_form=form)
+        return page.render(task, status, cancel_form=form)
     flash(_("The task has been cancelled and the bidders told."), "info")
     return redirect(url_for("tasks.show", task_id=task.id))

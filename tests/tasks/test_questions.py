@@ -1,6 +1,9 @@
 """Clarification questions: solvers ask, the enterprise answers; answers are public, the asker's
 name is not; unanswered questions stay between the asker and the enterprise."""
 
+import html
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -8,7 +11,7 @@ from crowdsource.db import db, transaction
 from crowdsource.errors import DomainError
 from crowdsource.tasks import questions, services
 from crowdsource.tasks.models import Question
-from tests.helpers import table_counts
+from tests.helpers import form_errors, table_counts
 from tests.tasks.helpers import notifications_of
 
 
@@ -156,3 +159,33 @@ def test_questions_are_asked_only_while_the_task_is_open(client, db, login, peop
     response = client.post(f"/tasks/{people['task'].id}/questions", data={"body": "Still on?"})
     assert response.status_code == 400
     assert db.session.scalars(sa.select(Question)).all() == []
+
+
+def test_a_too_long_question_comes_back_as_typed_with_the_message_at_it(client, db, login, people):
+    login(people["asker"])
+    body = "Which camera do you use today? " * 200  # over 4,000 characters
+    before = table_counts()
+    response = client.post(f"/tasks/{people['task'].id}/questions", data={"body": body})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert form_errors(response)["body"]
+    typed = re.search(r'<textarea[^>]*name="body"[^>]*>(.*?)</textarea>', page, re.S)
+    assert typed and html.unescape(typed.group(1)).strip() == body.strip()
+    assert table_counts() == before
+
+
+def test_a_refused_answer_is_kept_under_its_own_question(client, db, login, people):
+    first = ask(client, login, people)
+    second = ask(client, login, people, body="And the frame rate?")
+    login(people["owner"])
+    text = "A 12 MP industrial camera. " * 160  # over 4,000 characters
+    response = client.post(f"/questions/{second.id}/answer", data={"answer": text})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    typed = re.search(rf'<textarea[^>]*id="answer-{second.id}"[^>]*>(.*?)</textarea>', page, re.S)
+    assert typed and html.unescape(typed.group(1)).strip() == text.strip()
+    other = re.search(rf'<textarea[^>]*id="answer-{first.id}"[^>]*>(.*?)</textarea>', page, re.S)
+    assert other and other.group(1).strip() == ""
+    assert form_errors(response)["answer"]
+    db.session.refresh(second)
+    assert second.answer is None
