@@ -158,6 +158,12 @@ def mine():
 def compare(task_id):
     task = get_or_404(Task, task_id)
     task_services.require("compare_bids", current_user, task)
+    return _compare_page(task)
+
+
+def _compare_page(task, status=200, reject_form=None, rejecting=None):
+    """The enterprise's comparison of the bids on ``task``; ``reject_form`` (a refused one, as
+    typed) is shown on the bid ``rejecting`` (an id)."""
     bids = db.session.scalars(
         sa.select(Bid)
         .where(Bid.task_id == task.id, Bid.status != BidStatus.WITHDRAWN)
@@ -170,8 +176,14 @@ def compare(task_id):
         .order_by(Bid.price_fen, Bid.id)
     ).all()
     return render_template(
-        "bids/compare.html", task=task, bids=bids, confirm=ConfirmForm(), reject_form=RejectForm()
-    )
+        "bids/compare.html",
+        task=task,
+        bids=bids,
+        confirm=ConfirmForm(),
+        reject_form=RejectForm(formdata=None),
+        refused_rejection=reject_form,
+        rejecting=rejecting,
+    ), status
 
 
 @bp.post("/bids/<int:bid_id>/<any(withdraw, shortlist, award):action>")
@@ -202,10 +214,14 @@ def act(bid_id, action):
 @bp.post("/bids/<int:bid_id>/reject")
 @login_required
 def reject(bid_id):
+    """The enterprise turns a bid down; a reason that does not validate comes back as typed on
+    the comparison. The service refuses only the step itself (not the enterprise's, a bid no
+    longer live), which no form can mend: an error page says why."""
     bid = get_or_404(Bid, bid_id)
     form = RejectForm()
     if not form.validate_on_submit():
-        abort(400, " ".join(str(m) for errors in form.errors.values() for m in errors))
+        task_services.require("compare_bids", current_user, bid.task)
+        return _compare_page(bid.task, 400, form, bid.id)
     with transaction():
         services.reject_bid(current_user, bid, form.reason.data)
     flash(_("The bid has been turned down; the bidder has been told."), "info")

@@ -1,6 +1,7 @@
 """Shortlisting, turning down and awarding bids; the contract an award creates and who sees it."""
 
 import datetime as dt
+import html
 import re
 
 import pytest
@@ -16,7 +17,7 @@ from crowdsource.errors import DomainError
 from crowdsource.notifications.models import Kind
 from crowdsource.tasks.models import Task, TaskStatus
 from tests.bids.support import mails_to, notifications_of, pass_deadline, reload, stored_counts
-from tests.helpers import add_member, table_counts
+from tests.helpers import add_member, form_errors, table_counts
 
 
 def page(response):
@@ -83,6 +84,25 @@ def test_only_the_enterprise_shortlists_or_rejects(client, market, bids, brokers
     assert client.post(f"/bids/{solo.id}/award").status_code == 403
     assert reload(Bid, solo.id).status == BidStatus.SUBMITTED
     assert stored_counts() == before
+
+
+def test_a_too_long_rejection_reason_comes_back_as_typed_on_its_bid(
+    client, market, bids, login, outbox
+):
+    solo, brokered = bids[0], bids[1]
+    login(market.colleague)
+    reason = "Too slow for our line; " * 100  # over 2,000 characters
+
+    response = client.post(f"/bids/{solo.id}/reject", data={"reason": reason})
+
+    assert response.status_code == 400
+    assert form_errors(response)["reason"]
+    typed = re.search(rf'id="reject-reason-{solo.id}" value="([^"]*)"', page(response))
+    assert typed and html.unescape(typed.group(1)) == reason
+    other = re.search(rf'id="reject-reason-{brokered.id}" value="([^"]*)"', page(response))
+    assert other and other.group(1) == ""
+    assert reload(Bid, solo.id).status == BidStatus.SUBMITTED
+    assert notifications_of(market.solver, Kind.BID_REJECTED) == [] and outbox == []
 
 
 def test_rejecting_with_a_reason_tells_the_bidder_by_notification_and_mail(
