@@ -3,13 +3,18 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import StringField, ValidationError
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from crowdsource.money import MoneyError, parse_percent_bps, parse_yuan
 
 
 def required():
     return InputRequired(message=_l("This field is required."))
+
+
+def required_text():
+    """Like required(), but text of spaces only counts as missing too."""
+    return DataRequired(message=_l("This field is required."))
 
 
 def max_length(count):

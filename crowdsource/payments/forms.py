@@ -6,7 +6,14 @@ from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
-from crowdsource.forms import PercentField, YuanField, enum_choices, max_length, required
+from crowdsource.forms import (
+    PercentField,
+    YuanField,
+    enum_choices,
+    max_length,
+    required,
+    required_text,
+)
 from crowdsource.tasks.models import ContractType
 
 
@@ -22,9 +29,9 @@ class SendPayoutForm(FlaskForm):
 
 
 class PayoutRequestForm(FlaskForm):
-    bank_account_name = StringField(_l("Account name"), [required(), max_length(200)])
-    bank_name = StringField(_l("Bank"), [required(), max_length(200)])
-    bank_account_number = StringField(_l("Account number"), [required(), max_length(60)])
+    bank_account_name = StringField(_l("Account name"), [required_text(), max_length(200)])
+    bank_name = StringField(_l("Bank"), [required_text(), max_length(200)])
+    bank_account_number = StringField(_l("Account number"), [required_text(), max_length(60)])
 
 
 class PolicyForm(FlaskForm):

@@ -74,7 +74,10 @@ def request_payout(
     if provider == "stripe":
         details = ["Stripe", "Stripe", "-"]
     elif not all(details):
-        raise DomainError(_l("Give the account name, the bank and the account number."))
+        missing = ("bank_account_name", "bank_name", "bank_account_number")[details.index("")]
+        raise DomainError(
+            _l("Give the account name, the bank and the account number."), field=missing
+        )
     account = ledger.account_named(chart.payable(contract.id, role))
     relock(account)
     if account.balance <= 0:

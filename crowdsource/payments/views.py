@@ -10,6 +10,7 @@ from crowdsource.contracts import services as contracts
 from crowdsource.contracts import sides
 from crowdsource.contracts.models import Contract, Milestone
 from crowdsource.db import transaction
+from crowdsource.errors import DomainError, refused
 from crowdsource.payments import bp, card, funding, payouts, providers, statements, stripe_api
 from crowdsource.payments.forms import PayoutRequestForm
 from crowdsource.payments.models import Funding, Payout
@@ -76,16 +77,23 @@ def request_payout(contract_id, role):
             payouts.request_payout(current_user, contract, role)
         flash(_("Payout requested: it is being sent to your Stripe account."), "success")
         return redirect(url_for("payments.earnings"))
-    form = _form_or_400(PayoutRequestForm())
-    with transaction():
-        payouts.request_payout(
-            current_user,
-            contract,
-            role,
-            form.bank_account_name.data,
-            form.bank_name.data,
-            form.bank_account_number.data,
-        )
+    form = PayoutRequestForm()
+    if not form.validate_on_submit():
+        return _earnings_page(400, form, (contract.id, role))
+    try:
+        with transaction():
+            payouts.request_payout(
+                current_user,
+                contract,
+                role,
+                form.bank_account_name.data,
+                form.bank_name.data,
+                form.bank_account_number.data,
+            )
+    except DomainError as error:
+        if error.field not in form:
+            raise  # the request itself is refused (nothing to pay, already asked): no form
+        return _earnings_page(refused(form, error), form, (contract.id, role))
     flash(
         _("Payout requested. A manager of the innovation center will send the transfer."), "success"
     )
@@ -106,6 +114,12 @@ def cancel_payout(payout_id):
 @bp.get("/earnings")
 @login_required
 def earnings():
+    return _earnings_page()
+
+
+def _earnings_page(status=200, typed=None, typed_for=None):
+    """The user's earnings; ``typed`` (a refused payout request, as typed) is shown on the line
+    ``typed_for`` (contract id, role)."""
     lines = statements.payables_of(current_user)
     stripe_on = stripe_api.enabled()
     stripe_targets = {}
@@ -130,9 +144,11 @@ def earnings():
         "payments/earnings.html",
         lines=lines,
         stripe_targets=stripe_targets,
-        form=PayoutRequestForm(),
+        form=PayoutRequestForm(formdata=None),
+        typed=typed,
+        typed_for=typed_for,
         confirm=ConfirmForm(),
-    )
+    ), status
 
 
 @bp.get("/earnings.csv")

@@ -18,20 +18,15 @@ from wtforms import (
     ValidationError,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, NumberRange, Optional
+from wtforms.validators import NumberRange, Optional
 
 from crowdsource.accounts.services import find_user_by_email
 from crowdsource.db import utcnow
-from crowdsource.forms import YuanField, enum_choices, max_length, required
+from crowdsource.forms import YuanField, enum_choices, max_length, required, required_text
 from crowdsource.tasks.models import BidMode, ContractType, IPTerms, TaskStatus, Visibility
 from crowdsource.text import split_tags
 
 MAX_TAGS = 15
-
-
-def required_text():
-    """Like required(), but text of spaces only counts as missing too."""
-    return DataRequired(message=_l("This field is required."))
 
 
 class TaskForm(FlaskForm):

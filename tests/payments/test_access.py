@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from crowdsource.contracts.models import MilestoneStatus
 from crowdsource.db import db, transaction
+from crowdsource.errors import DomainError
 from crowdsource.payments import funding as fundings
 from crowdsource.payments import ledger, payouts
 from crowdsource.payments.models import Funding, FundingStatus, Payout, PayoutStatus
@@ -300,6 +301,28 @@ def test_a_payout_request_needs_bank_details_and_only_its_payee_withdraws_it(
     assert client.post(url, data=BANK).status_code == 302  # asked for again
 
 
+def test_a_payout_request_missing_a_detail_comes_back_as_typed(client, login, people, brokered):
+    first = brokered.milestones[0]
+    fund(first, people.owner, people.managers["qingdao"])
+    deliver(people.broker, first)
+    accept(people.owner, first)
+    login(people.professor)
+    before = stored_counts()
+
+    response = client.post(
+        f"/contracts/{brokered.id}/payouts/payee", data={**BANK, "bank_name": " "}
+    )
+
+    assert response.status_code == 400
+    assert list(form_errors(response)) == ["bank_name"]
+    (form,) = parse(response).find_all("form", testid="payout-request")
+    typed = {i.attrs["name"]: i.attrs.get("value", "") for i in form.find_all("input")}
+    assert typed["bank_account_name"] == BANK["bank_account_name"]
+    assert typed["bank_account_number"] == BANK["bank_account_number"]
+    assert "Request a payout" in page(response)
+    assert stored_counts() == before
+
+
 def test_a_payout_is_the_whole_balance_and_only_one_can_be_open(client, login, people, brokered):
     first, second = brokered.milestones[:2]
     fund(first, people.owner, people.managers["qingdao"])
@@ -381,3 +404,15 @@ def test_a_form_error_is_shown_on_the_policy_page_not_a_500(client, login, peopl
     )
     assert response.status_code == 400
     assert form_errors(response)["commission"] == ["Enter a percentage, e.g. 10 or 12.5."]
+
+
+def test_the_payout_service_names_the_missing_bank_detail(people, brokered):
+    first = brokered.milestones[0]
+    fund(first, people.owner, people.managers["qingdao"])
+    deliver(people.broker, first)
+    accept(people.owner, first)
+    details = dict(BANK, bank_account_number=" ")
+    with pytest.raises(DomainError) as refusal, transaction():
+        payouts.request_payout(people.professor, brokered, "payee", *details.values())
+    assert refusal.value.field == "bank_account_number"
+    assert db.session.scalars(sa.select(Payout)).all() == []
