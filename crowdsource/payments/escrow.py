@@ -12,6 +12,7 @@ is frozen: no operation here moves its money.
 """
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -35,7 +36,7 @@ from crowdsource.contracts.states import settle_contract as _settle_contract
 from crowdsource.db import db, lock, lock_one, utcnow
 from crowdsource.errors import Conflict, DomainError, NotAllowed
 from crowdsource.lifecycle import SYSTEM, transition
-from crowdsource.money import format_money
+from crowdsource.money import Fen, format_money
 from crowdsource.notifications.models import Kind
 from crowdsource.notifications.services import Amount
 from crowdsource.payments import chart, commission, ledger, settlement
@@ -50,15 +51,15 @@ from crowdsource.payments.models import (
 # --- accounts (named by crowdsource.payments.chart; these open them) ----------------------
 
 
-def escrow_account(milestone):
+def escrow_account(milestone: Milestone) -> LedgerAccount:
     return ledger.account_named(chart.escrow(milestone.id))
 
 
-def clearing_account(provider):
+def clearing_account(provider: str) -> LedgerAccount:
     return ledger.account_named(chart.clearing(provider))
 
 
-def payable_account(contract, role):
+def payable_account(contract: Contract, role: chart.PayableRole) -> LedgerAccount:
     return ledger.account_named(chart.payable(contract.id, role))
 
 
@@ -70,7 +71,7 @@ CLIENT_FEE_REVENUE = chart.client_fee_revenue().code
 # --- locking -----------------------------------------------------------------------------
 
 
-def _lock_contract_of(milestone_id, skip_locked=False):
+def _lock_contract_of(milestone_id: int, skip_locked: bool = False) -> int | None:
     """Lock the row of the milestone's contract; returns its id (None: no such milestone, or,
     with ``skip_locked``, someone else holds it).
 
@@ -86,7 +87,7 @@ def _lock_contract_of(milestone_id, skip_locked=False):
     )
 
 
-def lock_milestone(milestone_id):
+def lock_milestone(milestone_id: int) -> Milestone:
     """The milestone row, locked for the rest of the transaction (after its contract's row),
     as stored now."""
     if _lock_contract_of(milestone_id) is None:
@@ -97,14 +98,17 @@ def lock_milestone(milestone_id):
     return milestone
 
 
-def _lock_contract(contract_id):
-    return lock(Contract, contract_id)
-
-
 # --- operations --------------------------------------------------------------------------
 
 
-def fund_milestone(milestone_id, amount_fen, provider, actor=SYSTEM, now=None, note=""):
+def fund_milestone(
+    milestone_id: int,
+    amount_fen: Fen,
+    provider: str,
+    actor: Any = SYSTEM,
+    now: dt.datetime | None = None,
+    note: str = "",
+) -> Milestone:
     """Credit escrow with the payment received for a milestone (a provider confirmed it).
 
     Raises AlreadyDone if it is funded already, DomainError if ``amount_fen`` is not exactly
@@ -152,14 +156,18 @@ def fund_milestone(milestone_id, amount_fen, provider, actor=SYSTEM, now=None, n
     return milestone
 
 
-def release_legs(milestone):
+def release_legs(milestone: Milestone) -> list[ledger.Leg]:
     """The postings of a milestone's release, by the contract's rates: escrow out; payee,
     agency, platform and center in (a ruling that releases everything, see
     crowdsource.payments.settlement). Zero parts are left out (no account is made for them)."""
     return ledger.legs_of(settlement.full_release(milestone).legs)
 
 
-def _release(milestone, actor, now, description):
+def release_milestone(milestone: Milestone, actor: Any, now: dt.datetime, description: str) -> None:
+    """Release a delivered milestone's escrow (the caller locked it and checked that it may
+    be released): to the payee, the agency (brokerage), the platform (commission, client fee)
+    and the center (its share), by the contract's rates; the contract completes once every
+    milestone is settled."""
     contract = milestone.contract
     ledger.post(
         f"release:milestone:{milestone.id}",
@@ -175,20 +183,14 @@ def _release(milestone, actor, now, description):
     )
     milestone.settled_at = now
     milestone.review_due_at = None
-    net = commission.split(milestone.amount_fen, contract.rates).payee
+    net = commission.split(Fen(milestone.amount_fen), contract.rates).payee
     _tell(contract, Side.SOLVER, Kind.MILESTONE_RELEASED, milestone, amount=Amount(net))
     _settle_contract(contract, actor, now)
 
 
-def release_milestone(milestone, actor, now, description):
-    """Release a delivered milestone's escrow (the caller locked it and checked that it may
-    be released): to the payee, the agency (brokerage), the platform (commission, client fee)
-    and the center (its share), by the contract's rates; the contract completes once every
-    milestone is settled."""
-    _release(milestone, actor, now, description)
-
-
-def refund_to_provider(milestone, provider, now, reason, actor=SYSTEM):
+def refund_to_provider(
+    milestone: Milestone, provider: str, now: dt.datetime, reason: str, actor: Any = SYSTEM
+) -> None:
     """The provider has returned a milestone's escrow to the payer (a card refund Stripe
     confirmed): escrow out to the provider's clearing account; the milestone is refunded.
     The milestone must be locked and still escrowed."""
@@ -211,7 +213,7 @@ def refund_to_provider(milestone, provider, now, reason, actor=SYSTEM):
     milestone.review_due_at = None
 
 
-def refund_milestone(milestone, actor, now, reason):
+def refund_milestone(milestone: Milestone, actor: Any, now: dt.datetime, reason: str) -> None:
     """Return a milestone's escrow to the enterprise (a payable to send back). The milestone
     must be locked and funded or delivered."""
     contract = milestone.contract
@@ -233,18 +235,14 @@ def refund_milestone(milestone, actor, now, reason):
     milestone.review_due_at = None
 
 
-def lock_contract(contract_id):
+def lock_contract(contract_id: int) -> Contract | None:
     """The contract's row, locked for the rest of the transaction (before any of its
     milestones: see :func:`_lock_contract_of`)."""
-    return _lock_contract(contract_id)
+    return lock(Contract, contract_id)
 
 
-def cancel_open_fundings(contract, actor):
+def cancel_open_fundings(contract: Contract, actor: Any) -> None:
     """The contract ended: fundings still waiting for a payment are cancelled."""
-    _cancel_open_fundings(contract, actor)
-
-
-def _cancel_open_fundings(contract, actor):
     ids = [milestone.id for milestone in contract.milestones]
     for funding in db.session.scalars(
         sa.select(Funding).where(
@@ -260,7 +258,7 @@ def _cancel_open_fundings(contract, actor):
         )
 
 
-def sweep_due(now=None):
+def sweep_due(now: dt.datetime | None = None) -> int:
     """Release every delivered milestone whose review period ended; returns how many.
 
     Safe to run from several processes at once and next to a manual acceptance: each
@@ -285,7 +283,7 @@ def sweep_due(now=None):
         ):
             continue
         contract = milestone.contract
-        _release(
+        release_milestone(
             milestone,
             SYSTEM,
             now,
@@ -304,7 +302,9 @@ def sweep_due(now=None):
     return released
 
 
-def remind_reviews(now=None, ahead=dt.timedelta(days=2)):
+def remind_reviews(
+    now: dt.datetime | None = None, ahead: dt.timedelta = dt.timedelta(days=2)
+) -> int:
     """Remind the enterprise, once per delivery, that a delivered milestone will be released
     automatically in less than ``ahead``; returns how many were reminded.
 
@@ -342,7 +342,9 @@ def remind_reviews(now=None, ahead=dt.timedelta(days=2)):
 # --- disputes ----------------------------------------------------------------------------
 
 
-def freeze_for_dispute(actor, milestone_id, reason, now=None):
+def freeze_for_dispute(
+    actor: Any, milestone_id: int, reason: str, now: dt.datetime | None = None
+) -> tuple[Milestone, Side]:
     """A party disputes a funded or delivered milestone: its escrow is frozen at once (the
     milestone becomes disputed, the contract in dispute). Returns the locked milestone and
     the actor's side. Nothing here moves money."""
@@ -366,7 +368,7 @@ def freeze_for_dispute(actor, milestone_id, reason, now=None):
     return milestone, side
 
 
-def ruling_parts(milestone, release_fen):
+def ruling_parts(milestone: Milestone, release_fen: Fen) -> tuple[Fen, commission.Split, Fen]:
     """How a ruling that releases ``release_fen`` of the milestone's escrow (the rest goes back
     to the enterprise) is booked: the released part carries its share of the client-side fee,
     and the contract's commission, brokerage and center share apply to the rest of it only.
@@ -375,7 +377,9 @@ def ruling_parts(milestone, release_fen):
     return settled.client_fee, settled.split, settled.refund
 
 
-def settle_ruling(milestone, release_fen, actor, now, description):
+def settle_ruling(
+    milestone: Milestone, release_fen: Fen, actor: Any, now: dt.datetime, description: str
+) -> commission.Split:
     """Move a disputed milestone's escrow as a final ruling says: ``release_fen`` to the payee
     (less fees, by the contract's rates), the rest to the enterprise. One entry, posted once
     (key ``ruling:milestone:<id>``). The milestone must be locked and disputed."""
@@ -415,7 +419,18 @@ def settle_ruling(milestone, release_fen, actor, now, description):
 # --- the escrow check --------------------------------------------------------------------
 
 
-def check():
+#: the kinds of the entries a milestone in each state has (sorted; any one of the lists);
+#: a state not named here (funded, delivered, disputed) has its funding only
+ENTRIES_BY_STATE: dict[MilestoneStatus, list[list[str]]] = {
+    MilestoneStatus.PENDING: [[]],
+    MilestoneStatus.CANCELLED: [[]],
+    MilestoneStatus.RELEASED: [["fund", "release"], ["fund", "ruling"]],
+    MilestoneStatus.REFUNDED: [["fund", "refund"], ["fund", "ruling"]],
+    MilestoneStatus.SPLIT: [["fund", "ruling"]],
+}
+
+
+def check() -> list[str]:
     """Violations of escrow's invariants: each milestone's escrow equals what was funded less
     what was released and refunded, i.e. what is due while funded, delivered or disputed and
     nothing otherwise; every settled milestone has exactly its entries."""
@@ -427,7 +442,7 @@ def check():
             )
         ).all()
     )
-    kinds = {}
+    kinds: dict[int | None, list[str]] = {}
     for milestone_id, kind in db.session.execute(
         sa.select(JournalEntry.milestone_id, JournalEntry.kind).where(
             JournalEntry.milestone_id.is_not(None)
@@ -448,13 +463,7 @@ def check():
                 f"expected {expected}"
             )
         entries = sorted(kinds.get(milestone.id, []))
-        wanted = {
-            MilestoneStatus.PENDING: [[]],
-            MilestoneStatus.CANCELLED: [[]],
-            MilestoneStatus.RELEASED: [["fund", "release"], ["fund", "ruling"]],
-            MilestoneStatus.REFUNDED: [["fund", "refund"], ["fund", "ruling"]],
-            MilestoneStatus.SPLIT: [["fund", "ruling"]],
-        }.get(milestone.status, [["fund"]])
+        wanted = ENTRIES_BY_STATE.get(milestone.status, [["fund"]])
         if entries not in wanted:
             problems.append(
                 f"milestone {milestone.id} is {milestone.status} with entries {entries}"
