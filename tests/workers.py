@@ -16,7 +16,6 @@ import datetime as dt
 import os
 import signal
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import pytest
 import redis
 
 from crowdsource.db import db
+from tests.forkserver import ForkServer
 from tests.helpers import PATIENCE, unavailable, wait_until
 from tests.queues import Queues
 from tests.rqworker import PAUSE_AFTER_COMMIT, PAUSE_BEFORE_COMMIT, PAUSE_MARKER, PAUSE_PATH
@@ -100,8 +100,8 @@ def wait_for_marker(process, marker, name, timeout=PATIENCE):
 class Workers:
     """`flask worker` subprocesses for one test: this test's database, Redis queue, fake Stripe."""
 
-    def __init__(self, app, queue, log_dir, extra_env=None):
-        self.app, self.queue, self.log_dir = app, queue, Path(log_dir)
+    def __init__(self, app, queue, log_dir, forks, extra_env=None):
+        self.app, self.queue, self.log_dir, self.forks = app, queue, Path(log_dir), forks
         self.extra_env = dict(extra_env or {})
         self.names, self.processes = [], []
 
@@ -142,17 +142,8 @@ class Workers:
         marker = self.log_dir / f"{name}.paused"
         env.update(pause_env(marker, pause_after_commit, pause_before_commit))
         log_path = self.log_dir / f"{name}.log"
-        command = [sys.executable, "-m", "tests.rqworker", "--name", name]
-        command += ["--burst"] if burst else []
-        with open(log_path, "w") as log:
-            process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # a test's Ctrl+C stays with pytest
-            )
+        argv = ["--name", name, *(["--burst"] if burst else [])]
+        process = self.forks.start("tests.rqworker:main", argv=argv, env=env, log=log_path)
         process.name, process.log, process.marker = name, log_path, marker
         self.processes.append(process)
         return process
@@ -222,8 +213,8 @@ class AppServer:
     """The app served by a process of its own (tests.appserver), killed and started again as
     a test says: this test's database, Redis queue and fake Stripe. ``url`` once started."""
 
-    def __init__(self, app, queue, log_dir, extra_env=None):
-        self.workers = Workers(app, queue, log_dir, extra_env)
+    def __init__(self, app, queue, log_dir, forks, extra_env=None):
+        self.workers = Workers(app, queue, log_dir, forks, extra_env)
         self.log_dir, self.process, self.url, self.starts = Path(log_dir), None, None, 0
 
     def start(self, pause_after_commit=None, pause_path=None, timeout=PATIENCE):
@@ -240,15 +231,9 @@ class AppServer:
             env[PAUSE_PATH] = pause_path
         port_file = self.log_dir / f"{name}.port"
         log_path = self.log_dir / f"{name}.log"
-        with open(log_path, "w") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "tests.appserver", str(port_file)],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.process = self.workers.forks.start(
+            "tests.appserver:main", args=[str(port_file)], env=env, log=log_path
+        )
         self.process.log = log_path
 
         def listening():
@@ -291,20 +276,29 @@ def redis_queue(app, monkeypatch):
     queues.delete_everything()
 
 
+@pytest.fixture(scope="session")
+def fork_server(tmp_path_factory):
+    """This test process's fork server (tests.forkserver): worker and app-server processes
+    start from it with their imports made."""
+    server = ForkServer(tmp_path_factory.mktemp("forks"), ROOT)
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def workers(app, redis_queue, tmp_path):
+def workers(app, redis_queue, tmp_path, fork_server):
     """``Workers`` on this test's database and Redis queue, with the app's settings (a fake
     Stripe's included) as they are when a worker starts."""
-    workers = Workers(app, redis_queue, tmp_path)
+    workers = Workers(app, redis_queue, tmp_path, fork_server)
     yield workers
     workers.stop()
     workers.forget()
 
 
 @pytest.fixture
-def app_server(app, redis_queue, tmp_path):
+def app_server(app, redis_queue, tmp_path, fork_server):
     """``AppServer`` on this test's database and Redis queue (killed at the end if alive)."""
-    server = AppServer(app, redis_queue, tmp_path / "server")
+    server = AppServer(app, redis_queue, tmp_path / "server", fork_server)
     server.log_dir.mkdir()
     yield server
     server.stop()

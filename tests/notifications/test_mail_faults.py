@@ -51,12 +51,13 @@ def smtp():
 
 
 @pytest.fixture
-def mail_workers(app, redis_queue, tmp_path, smtp):
+def mail_workers(app, redis_queue, tmp_path, smtp, fork_server):
     """tests.workers' Workers, with mail sent by SMTP to the fake server."""
     workers = Workers(
         app,
         redis_queue,
         tmp_path,
+        fork_server,
         extra_env=dict(
             smtp.env,
             # Longer than any hold: a held SMTP call ends by the test's kill, not a timeout.
