@@ -22,6 +22,15 @@ class ConfirmForm(FlaskForm):
     """A button's form: only the CSRF token."""
 
 
+def require_valid(form):
+    """A form with no place on the page to show its messages (a button's: only its CSRF token)
+    must validate; else a 400 page that says why. Returns the form."""
+    if not form.validate_on_submit():
+        messages = [str(m) for errors in form.errors.values() for m in errors]
+        abort(400, " ".join(messages) or _l("Check the form."))
+    return form
+
+
 def get_or_404(model, object_id):
     """The ``model`` row with ``object_id``, or a 404 page."""
     obj = db.session.get(model, object_id)

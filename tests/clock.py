@@ -82,14 +82,20 @@ def travel_from_env():
     return destination
 
 
+def start_at_test_now():
+    """With TEST_NOW, go back to that moment (time ticking on): what is built next is built
+    then, however long the session has run."""
+    destination = suite_now() if _process_traveller is not None else None
+    if destination is not None:
+        _process_traveller.move_to(destination.timestamp())
+
+
 @pytest.fixture(autouse=True)
 def _each_test_starts_at_test_now():
     """With TEST_NOW, every test starts at that moment, not minutes later when the session
     reaches it: a test of the last minute of a year runs in that minute, and the processes it
     starts (which travel to TEST_NOW when they start) agree with it to within seconds."""
-    destination = suite_now() if _process_traveller is not None else None
-    if destination is not None:
-        _process_traveller.move_to(destination.timestamp())
+    start_at_test_now()
     yield
 
 

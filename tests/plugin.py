@@ -54,6 +54,7 @@ from crowdsource.db import transaction, utcnow
 from crowdsource.db_roles import grant_app_role
 from crowdsource.payments.ddl import POSTGRESQL_NO_TRUNCATE as LEDGER_NO_TRUNCATE
 from crowdsource.payments.ddl import SQLITE_APPEND_ONLY as LEDGER_APPEND_ONLY
+from tests.clock import start_at_test_now
 from tests.helpers import CREDIT_CODES, DISPUTE_AMOUNT, PASSWORD, task_details, unavailable
 from tests.helpers import add_member as _add_member
 from tests.queues import Queues
@@ -257,6 +258,105 @@ def committing(request):
     return request.node.get_closest_marker("committing") is not None
 
 
+class SharedRows:
+    """Rows built once for the tests of a module that only read them (and write their own
+    rows on top): built in a transaction of one connection that is never committed, and rolled
+    back after the module's last test. Each test that uses them runs in a savepoint of that
+    transaction (the ``db`` fixture), rolled back at its end, so it sees the shared rows and
+    none of another test's.
+
+    ``build(function)`` runs ``function()`` once (inside a request context, the clock at the
+    suite's now); it returns a dict of named structures (namespaces, dicts, lists of rows and
+    values), kept with each row replaced by its class and id. ``rows(name)`` gives one back
+    with its rows loaded in the test's own session."""
+
+    def __init__(self, app):
+        self.app, self.built = app, {}
+        with app.app_context():
+            self.connection = _db.engine.connect()
+        self.outer = self.connection.begin()
+
+    def build(self, function):
+        if not self.built:
+            start_at_test_now()
+            factory = _db.session.session_factory
+            options = dict(factory.kw)
+            factory.configure(bind=self.connection, join_transaction_mode="create_savepoint")
+            try:
+                with self.app.test_request_context(headers={"Accept-Language": "en"}):
+                    self.built = {name: _as_ids(v) for name, v in function().items()}
+                    _db.session.remove()
+            finally:
+                factory.kw = options
+        return self
+
+    def rows(self, name):
+        return _as_rows(self.built[name])
+
+    def close(self):
+        if self.outer.is_active:
+            self.outer.rollback()
+        self.connection.close()
+
+
+class _Row(tuple):
+    """A row kept by SharedRows: its class and id."""
+
+
+def _as_ids(value):
+    if isinstance(value, _db.Model):
+        return _Row((type(value), sa.inspect(value).identity))
+    if isinstance(value, SimpleNamespace):
+        return SimpleNamespace(**{k: _as_ids(v) for k, v in vars(value).items()})
+    if isinstance(value, dict):
+        return {k: _as_ids(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_as_ids(v) for v in value)
+    return value
+
+
+def _as_rows(value):
+    if isinstance(value, _Row):
+        model, identity = value
+        return _db.session.get(model, identity)
+    if isinstance(value, SimpleNamespace):
+        return SimpleNamespace(**{k: _as_rows(v) for k, v in vars(value).items()})
+    if isinstance(value, dict):
+        return {k: _as_rows(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_as_rows(v) for v in value)
+    return value
+
+
+#: the SharedRows of the module running now, by module name
+_SHARED = {}
+
+
+@pytest.fixture(scope="module")
+def shared_rows(request, app):
+    """The module's SharedRows (a module's conftest builds its rows with it)."""
+    shared = SharedRows(app)
+    _SHARED[request.module.__name__] = shared
+    yield shared
+    del _SHARED[request.module.__name__]
+    shared.close()
+
+
+def shared_rows_of(request):
+    """The module's SharedRows when the test uses them, else None. Once a module has them,
+    every later test of the module runs on them too: their transaction stays open for the
+    module, and no other connection could write beside it (SQLite has one writer; PostgreSQL
+    would make a test's own rows wait on the shared rows' unique values). A committing test
+    cannot share them (nothing is committed there)."""
+    if committing(request):
+        if _SHARED.get(request.module.__name__) is not None:
+            pytest.fail("a committing test cannot run in a module whose tests share rows")
+        return None
+    if "shared_rows" in request.fixturenames:
+        return request.getfixturevalue("shared_rows")
+    return _SHARED.get(request.module.__name__)
+
+
 @pytest.fixture
 def db(request, app):
     """The database, empty at the start of the test, inside a request context of an English
@@ -270,11 +370,18 @@ def db(request, app):
             _db.session.remove()
         clear_database(app)
         return
-    with app.app_context():
-        connection = _db.engine.connect()
-    # Outside a request: on SQLite this is BEGIN IMMEDIATE (crowdsource.db), the write lock
-    # held by this one connection for the whole test.
-    outer = connection.begin()
+    shared = shared_rows_of(request)
+    if shared is not None:
+        # the module's shared rows are there; this test's own writes go in a savepoint of
+        # their transaction, rolled back at its end
+        connection = shared.connection
+        outer = connection.begin_nested()
+    else:
+        with app.app_context():
+            connection = _db.engine.connect()
+        # Outside a request: on SQLite this is BEGIN IMMEDIATE (crowdsource.db), the write
+        # lock held by this one connection for the whole test.
+        outer = connection.begin()
     factory = _db.session.session_factory
     options = dict(factory.kw)
     factory.configure(bind=connection, join_transaction_mode="create_savepoint")
@@ -286,7 +393,8 @@ def db(request, app):
         factory.kw = options
         if outer.is_active:
             outer.rollback()
-        connection.close()
+        if shared is None:
+            connection.close()
     if os.environ.get("TEST_CHECK_ROLLBACK") == "1":
         _check_nothing_committed(app)
 
@@ -380,6 +488,11 @@ def outbox(app, db):
 
 @pytest.fixture
 def make_user(db):
+    return user_builder()
+
+
+def user_builder():
+    """``make(email=None, name=None, …)``: a registered user (the fixture ``make_user``)."""
     counter = iter(range(1, 10_000))
 
     def make(email=None, name=None, password=PASSWORD, locale="en", **attributes):
@@ -396,7 +509,16 @@ def make_user(db):
 
 
 @pytest.fixture
-def centers(db):
+def centers(request, db):
+    """Shandong with Qingdao (and Laoshan below it) and Zibo; returned by code (the module's
+    shared ones when it has them)."""
+    shared = shared_rows_of(request)
+    if shared is not None and "centers" in shared.built:
+        return shared.rows("centers")
+    return add_centers()
+
+
+def add_centers():
     """Shandong with Qingdao (and Laoshan below it) and Zibo; returned by code."""
     with transaction():
         shandong = center_services.add_center("shandong", "山东省", "Shandong", "province")
@@ -410,6 +532,12 @@ def centers(db):
 
 @pytest.fixture
 def make_org(db, centers):
+    return org_builder(centers)
+
+
+def org_builder(centers):
+    """``make(owner, name=…, kind=…, ownership=None, center=None)``: an organization (Qingdao's
+    by default) with the next of CREDIT_CODES (the fixture ``make_org``)."""
     codes = iter(CREDIT_CODES)
 
     def make(owner, name="Haian Robotics", kind="enterprise", ownership=None, center=None):
@@ -431,7 +559,11 @@ def make_org(db, centers):
 def make_task(db, centers):
     """``make_task(owner, organization, **overrides)``: a published (open) task by default;
     ``publish=False`` keeps it a draft."""
+    return task_builder()
 
+
+def task_builder():
+    """The function of the fixture ``make_task``."""
     from crowdsource.tasks import services as task_services
 
     def make(owner, organization, publish=True, **overrides):
@@ -449,8 +581,11 @@ def make_task(db, centers):
 @pytest.fixture
 def make_bid(db):
     """``make_bid(bidder, task, price_fen=…, agency=None, …)``: a bid with one or two milestones."""
-    import datetime as dt
+    return bid_builder()
 
+
+def bid_builder():
+    """The function of the fixture ``make_bid``."""
     from crowdsource.bids import services as bid_services
 
     def make(bidder, task, price_fen=6_000_000, milestones=None, **extra):

@@ -12,18 +12,11 @@ from crowdsource.contracts.forms import DeliveryForm, ReasonForm
 from crowdsource.contracts.models import Contract, Milestone
 from crowdsource.db import transaction
 from crowdsource.errors import DomainError, refused
-from crowdsource.web import ConfirmForm, get_or_404
+from crowdsource.web import ConfirmForm, get_or_404, require_valid
 
 
 def _back(contract):
     return redirect(url_for("contracts.show", contract_id=contract.id, _anchor="money"))
-
-
-def _button(form):
-    """A form without a place on the page (a button's) that does not validate: its messages,
-    as a 400."""
-    if not form.validate_on_submit():
-        abort(400, " ".join(str(m) for errors in form.errors.values() for m in errors))
 
 
 def _typed_step(contract, typed, step, message, category):
@@ -32,7 +25,7 @@ def _typed_step(contract, typed, step, message, category):
     contract page as typed; a refusal of a step the page no longer offers is an error page."""
     if not typed.form.validate_on_submit():
         if not page.shows(current_user, contract, typed):
-            _button(typed.form)  # nowhere to show the form: its messages on an error page
+            require_valid(typed.form)  # nowhere to show the form: its messages on an error page
         return page.render(contract, 400, typed)
     try:
         with transaction():
@@ -71,7 +64,7 @@ def deliver(milestone_id):
 @login_required
 def accept(milestone_id):
     milestone = _milestone(milestone_id)
-    _button(ConfirmForm())
+    require_valid(ConfirmForm())
     with transaction():
         workflow.accept_delivery(current_user, milestone.id)
     flash(_("Accepted. The milestone's money has been released."), "success")
@@ -105,7 +98,7 @@ def cancellation(contract_id, step):
             _("Cancellation proposed; the other side has been asked to agree."),
             "info",
         )
-    _button(ConfirmForm())
+    require_valid(ConfirmForm())
     if step == "confirm":
         with transaction():
             workflow.confirm_cancellation(current_user, contract)

@@ -21,7 +21,7 @@ from crowdsource.disputes.forms import (
 )
 from crowdsource.errors import DomainError, NotAllowed, refused
 from crowdsource.payments import escrow
-from crowdsource.web import ConfirmForm, get_or_404
+from crowdsource.web import ConfirmForm, get_or_404, require_valid
 
 
 def _case(dispute_id):
@@ -30,12 +30,6 @@ def _case(dispute_id):
 
 def _back(dispute):
     return redirect(url_for("disputes.show", dispute_id=dispute.id))
-
-
-def _refused(form):
-    """A form that did not validate: its first message, as a 400."""
-    messages = [str(m) for errors in form.errors.values() for m in errors]
-    abort(400, " ".join(messages) or _("Check the form."))
 
 
 @bp.route("/milestones/<int:milestone_id>/dispute", methods=["GET", "POST"])
@@ -143,7 +137,7 @@ def _step(dispute_id, action, form=None, message=None, slot=None):
     form = form or ConfirmForm()
     if not form.validate_on_submit():
         if slot is None:
-            _refused(form)
+            require_valid(form)
         return _show_page(dispute, 400, **{slot: form})
     try:
         with transaction():

@@ -15,7 +15,7 @@ from crowdsource.payments import bp, funding, payouts, policy, statements
 from crowdsource.payments.forms import ConfirmTransferForm, PolicyForm, SendPayoutForm
 from crowdsource.payments.models import CommissionPolicy, Funding, Payout
 from crowdsource.payments.statements import to_csv, yuan
-from crowdsource.web import ConfirmForm, csv_download, get_or_404
+from crowdsource.web import ConfirmForm, csv_download, get_or_404, require_valid
 
 
 def _require_manager():
@@ -55,7 +55,7 @@ def confirm_transfer(funding_id):
     form = ConfirmTransferForm()
     if not form.validate_on_submit():
         if form.csrf_token.errors:
-            abort(400, " ".join(str(m) for m in form.csrf_token.errors))
+            require_valid(form)
         return _manage_page(form, funding_id), 400
     try:
         with transaction():
@@ -77,7 +77,7 @@ def send_payout(payout_id):
     form = SendPayoutForm()
     if not form.validate_on_submit():
         if form.csrf_token.errors:
-            abort(400, " ".join(str(m) for m in form.csrf_token.errors))
+            require_valid(form)
         return _manage_page(form, refused_payout=payout_id), 400
     try:
         with transaction():

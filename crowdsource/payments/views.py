@@ -15,17 +15,11 @@ from crowdsource.payments import bp, card, funding, payouts, providers, statemen
 from crowdsource.payments.forms import PayoutRequestForm
 from crowdsource.payments.models import Funding, Payout
 from crowdsource.payments.statements import to_csv, yuan
-from crowdsource.web import ConfirmForm, csv_download, get_or_404
+from crowdsource.web import ConfirmForm, csv_download, get_or_404, require_valid
 
 
 def _back(contract):
     return redirect(url_for("contracts.show", contract_id=contract.id, _anchor="money"))
-
-
-def _form_or_400(form):
-    if not form.validate_on_submit():
-        abort(400, " ".join(str(m) for errors in form.errors.values() for m in errors))
-    return form
 
 
 def _milestone(milestone_id):
@@ -39,7 +33,7 @@ def _milestone(milestone_id):
 @login_required
 def fund(milestone_id):
     milestone = _milestone(milestone_id)
-    _form_or_400(ConfirmForm())
+    require_valid(ConfirmForm())
     with transaction():
         started = funding.start_funding(current_user, milestone)
     return redirect(url_for("payments.show_funding", funding_id=started.id))
@@ -72,7 +66,7 @@ def request_payout(contract_id, role):
     if not contracts.can_view(current_user, contract):
         abort(404)
     if payouts.stripe_ready(contract, role):
-        _form_or_400(ConfirmForm())
+        require_valid(ConfirmForm())
         with transaction():
             payouts.request_payout(current_user, contract, role)
         flash(_("Payout requested: it is being sent to your Stripe account."), "success")
@@ -104,7 +98,7 @@ def request_payout(contract_id, role):
 @login_required
 def cancel_payout(payout_id):
     payout = get_or_404(Payout, payout_id)
-    _form_or_400(ConfirmForm())
+    require_valid(ConfirmForm())
     with transaction():
         payouts.cancel_payout(current_user, payout)
     flash(_("The payout request has been withdrawn."), "info")

@@ -1,6 +1,6 @@
 """Questions and answers on a task; attachments: upload, download, removal."""
 
-from flask import abort, flash, redirect, render_template, send_file, url_for
+from flask import flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -9,17 +9,11 @@ from crowdsource.errors import DomainError, refused
 from crowdsource.tasks import access, attachments, bp, page, questions, services
 from crowdsource.tasks.forms import AnswerForm, AttachmentForm, QuestionForm
 from crowdsource.tasks.models import Question, Task, TaskAttachment
-from crowdsource.web import ConfirmForm, get_or_404
+from crowdsource.web import ConfirmForm, get_or_404, require_valid
 
 
 def _back(task, anchor=None):
     return redirect(url_for("tasks.show", task_id=task.id, _anchor=anchor))
-
-
-def _refused(form_errors):
-    """A refused form that has no place on the task page: say why, with a 400."""
-    messages = [str(message) for errors in form_errors.values() for message in errors]
-    abort(400, " ".join(messages))
 
 
 def _typed_again(task, action, error=None, answer_to=None, **forms):
@@ -31,7 +25,7 @@ def _typed_again(task, action, error=None, answer_to=None, **forms):
     if action not in services.allowed_actions(current_user, task):
         if error is not None:
             raise error
-        _refused(form.errors)
+        require_valid(form)  # nowhere to show the form's messages: an error page says them
     status = refused(form, error) if error is not None else 400
     return page.render(task, status, answer_to=answer_to, **forms)
 
@@ -77,8 +71,7 @@ def upload(task_id):
     task = get_or_404(Task, task_id)
     access.require_member(current_user, task)
     form = AttachmentForm()
-    if not form.validate_on_submit():
-        _refused(form.errors)
+    require_valid(form)
     try:
         with transaction():
             attachment = attachments.add(current_user, task, form.file.data)

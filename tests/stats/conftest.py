@@ -16,6 +16,14 @@ from crowdsource.db import db, transaction, utcnow
 from crowdsource.disputes import services as disputes
 from crowdsource.tasks import services as task_services
 from tests.payments.support import accept, deliver, fund
+from tests.plugin import (
+    add_centers,
+    bid_builder,
+    org_builder,
+    shared_rows_of,
+    task_builder,
+    user_builder,
+)
 from tests.stats.market import (
     AGENCY_CONTRACT,
     CONTRACTS,
@@ -36,8 +44,36 @@ def fresh_statistics(app, monkeypatch):
     app.extensions.pop("stats_public", None)
 
 
+@pytest.fixture(scope="module")
+def market_rows(shared_rows):
+    """The market of the module's tests, built once (tests.plugin.SharedRows): each test reads
+    it in a savepoint of its own."""
+
+    def build():
+        centers = add_centers()
+        people = build_people(user_builder(), org_builder(centers), centers)
+        market = build_market(people, task_builder(), bid_builder())
+        return {"centers": centers, "people": people, "market": market}
+
+    return shared_rows.build(build)
+
+
 @pytest.fixture
-def people(make_user, make_org, centers):
+def people(request, make_user, make_org, centers):
+    """The people of the market: the module's shared ones in a test of the market."""
+    shared = shared_rows_of(request)
+    if shared is not None and "people" in shared.built:
+        return shared.rows("people")
+    return build_people(make_user, make_org, centers)
+
+
+@pytest.fixture
+def market(market_rows, db):
+    """The market of CONTRACTS (plus open, private and draft tasks, money and a dispute)."""
+    return market_rows.rows("market")
+
+
+def build_people(make_user, make_org, centers):
     owner = make_user(name="Li Wei", email="li.wei@haian.example")
     enterprise = make_org(owner, name="Haian Robotics", center=centers["laoshan"])
     zibo_owner = make_user(name="Ma Lin", email="ma.lin@zibo.example")
@@ -78,8 +114,7 @@ def _date(task, published, bids_at=None):
     )
 
 
-@pytest.fixture
-def market(people, make_task, make_bid):
+def build_market(people, make_task, make_bid):
     """The market of CONTRACTS (plus open, private and draft tasks, money and a dispute)."""
     contracts = []
     for index, (year, month, kind, code, price) in enumerate(CONTRACTS):
