@@ -6,6 +6,9 @@ TRANSLATIONS := crowdsource/translations
 # pytest-xdist workers for `make test` (auto: one per CPU; 0: a single process)
 TEST_WORKERS ?= auto
 export FLASK_APP := crowdsource
+# Python keeps compiled modules (and pytest its rewritten tests) in __pycache__: without them
+# every process of the suite (workers, servers, commands) compiles the sources again.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test typecheck test-fast test-deep test-dates install install-test compile-translations translations lint format worker cron
 

@@ -627,6 +627,11 @@ def uploads(app, tmp_path, monkeypatch):
 def people(make_user, make_org, centers):
     """An enterprise in Laoshan (and one in Zibo), an individual solver, an agency brokering for
     a university, an outsider, the admin and a manager of Shandong, Qingdao and Zibo each."""
+    return build_people(make_user, make_org, centers)
+
+
+def build_people(make_user, make_org, centers):
+    """The people of the fixture ``people``, made with the given builders."""
     owner = make_user(name="Li Wei", email="li.wei@haian.example")
     enterprise = make_org(owner, name="Haian Robotics", center=centers["laoshan"])
     broker = make_user(name="Sun Mei", email="sun.mei@agency.example")

@@ -102,7 +102,15 @@ class Queues:
         return ids
 
     def delete_everything(self):
-        """Remove every key these queues and their jobs left in Redis."""
-        for key in [f"*{job_id}*" for job_id in self._every_id()] + [f"*{self.name}*"]:
-            for found in self.connection.scan_iter(key):
-                self.connection.delete(found)
+        """Remove every key these queues and their jobs left in Redis: those that name one of
+        the queues, or one of their jobs as a part of the key (``rq:job:<id>``,
+        ``rq:results:<id>``, …). One pass over the keys, however many jobs there were."""
+        ids = {job_id.encode() for job_id in self._every_id()}
+        name = self.name.encode()
+        doomed = [
+            key
+            for key in self.connection.scan_iter(count=1000)
+            if name in key or not ids.isdisjoint(key.split(b":"))
+        ]
+        for start in range(0, len(doomed), 500):
+            self.connection.delete(*doomed[start : start + 500])

@@ -9,7 +9,6 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
-from crowdsource.accounts import centers as center_services
 from crowdsource.bids import services as bid_services
 from crowdsource.bids.models import Bid
 from crowdsource.db import db, transaction, utcnow
@@ -19,6 +18,7 @@ from tests.payments.support import accept, deliver, fund
 from tests.plugin import (
     add_centers,
     bid_builder,
+    build_people,
     org_builder,
     shared_rows_of,
     task_builder,
@@ -60,7 +60,8 @@ def market_rows(shared_rows):
 
 @pytest.fixture
 def people(request, make_user, make_org, centers):
-    """The people of the market: the module's shared ones in a test of the market."""
+    """The people of the money tests (tests.plugin): the module's shared ones in a test of the
+    market."""
     shared = shared_rows_of(request)
     if shared is not None and "people" in shared.built:
         return shared.rows("people")
@@ -71,38 +72,6 @@ def people(request, make_user, make_org, centers):
 def market(market_rows, db):
     """The market of CONTRACTS (plus open, private and draft tasks, money and a dispute)."""
     return market_rows.rows("market")
-
-
-def build_people(make_user, make_org, centers):
-    owner = make_user(name="Li Wei", email="li.wei@haian.example")
-    enterprise = make_org(owner, name="Haian Robotics", center=centers["laoshan"])
-    zibo_owner = make_user(name="Ma Lin", email="ma.lin@zibo.example")
-    zibo_enterprise = make_org(zibo_owner, name="Zibo Ceramics", center=centers["zibo"])
-    broker = make_user(name="Sun Mei", email="sun.mei@agency.example")
-    agency = make_org(broker, name="Jiaozhou Tech Transfer", kind="agency", ownership="private")
-    professor = make_user(name="Prof. Qian", email="qian@university.example")
-    institute = make_org(
-        professor, name="Qingdao University of Science", kind="institution", ownership="university"
-    )
-    managers = {}
-    for code in ("shandong", "qingdao", "zibo"):
-        managers[code] = make_user(name=f"Manager of {code}", email=f"{code}@centers.example")
-        with transaction():
-            center_services.make_manager(managers[code], centers[code])
-    return SimpleNamespace(
-        owner=owner,
-        enterprise=enterprise,
-        zibo_owner=zibo_owner,
-        zibo_enterprise=zibo_enterprise,
-        broker=broker,
-        agency=agency,
-        institute=institute,
-        solver=make_user(name="Zhao Lei", email="zhao.lei@example.com"),
-        outsider=make_user(name="Nosy Parker", email="nosy@example.com"),
-        admin=make_user(name="Admin", email="admin@platform.example", is_admin=True),
-        managers=managers,
-        centers=centers,
-    )
 
 
 def _date(task, published, bids_at=None):

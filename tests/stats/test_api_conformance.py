@@ -16,8 +16,8 @@ from schemathesis.checks import positive_data_acceptance
 
 from tests.helpers import examples
 
-#: examples per operation: 30 in the ``default`` Hypothesis profile, 300 ``deep`` (tests/plugin.py)
-EXAMPLES = examples(0.3)
+#: examples per operation: 10 in the ``default`` Hypothesis profile, 100 ``deep`` (tests/plugin.py)
+EXAMPLES = examples(0.1)
 
 
 @pytest.fixture
