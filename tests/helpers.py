@@ -51,10 +51,14 @@ def wait_until(condition, timeout=PATIENCE, what="the condition", interval=0.05)
         time.sleep(interval)
 
 
-def examples(share=1.0):
+def examples(share=1.0, deep_share=None):
     """The number of examples of a property test that is ``share`` of the loaded Hypothesis
     profile's (``default`` or ``deep``, registered in tests/plugin.py): an expensive test runs
-    fewer than a cheap one, both scaled by the profile."""
+    fewer than a cheap one, both scaled by the profile. ``deep_share``: the share in the deep
+    profile instead (a slow test kept short in ``make test`` but run in full by ``.ci/run``)."""
+    deep = settings.default.max_examples >= settings.get_profile("deep").max_examples
+    if deep and deep_share is not None:
+        share = deep_share
     return max(1, round(settings.default.max_examples * share))
 
 
