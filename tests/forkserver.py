@@ -29,9 +29,10 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import traceback
 from pathlib import Path
+
+from tests.helpers import PATIENCE, wait_until
 
 #: what every child needs, imported once in the fork server (imports only: no app, no
 #: connection, no thread)
@@ -143,12 +144,11 @@ class Forked:
             self.returncode = int(self.status_path.read_text())
         return self.returncode
 
-    def wait(self, timeout=None):
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
-            if deadline is not None and time.monotonic() > deadline:
-                raise subprocess.TimeoutExpired(f"process {self.pid}", timeout)
-            time.sleep(0.01)
+    def wait(self, timeout=PATIENCE):
+        try:
+            wait_until(lambda: self.poll() is not None, timeout, f"the exit of {self.pid}", 0.01)
+        except AssertionError:
+            raise subprocess.TimeoutExpired(f"process {self.pid}", timeout) from None
         return self.returncode
 
     def kill(self):
@@ -176,14 +176,16 @@ class ForkServer:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + patience
-        while not self.socket_path.exists():
-            if self.process.poll() is not None or time.monotonic() > deadline:
+
+        def listening():
+            if self.process.poll() is not None:
                 raise AssertionError(
-                    "the tests' fork server did not start:\n"
+                    "the tests' fork server exited:\n"
                     + (self.directory / "forkserver.log").read_text()
                 )
-            time.sleep(0.01)
+            return self.socket_path.exists()
+
+        wait_until(listening, patience, "the tests' fork server listening", 0.01)
 
     def start(self, target, args=(), argv=(), env=None, cwd=None, log=None, patience=60):
         """Fork a process that runs ``target`` ("module:function") with ``args`` (and

@@ -303,29 +303,26 @@ class _Row(tuple):
     """A row kept by SharedRows: its class and id."""
 
 
-def _as_ids(value):
-    if isinstance(value, _db.Model):
-        return _Row((type(value), sa.inspect(value).identity))
+def _mapped(value, row):
+    """``value`` with each row in it (an ORM object or a _Row) replaced by ``row(it)``,
+    through namespaces, dicts, lists and tuples."""
+    if isinstance(value, (_db.Model, _Row)):
+        return row(value)
     if isinstance(value, SimpleNamespace):
-        return SimpleNamespace(**{k: _as_ids(v) for k, v in vars(value).items()})
+        return SimpleNamespace(**{k: _mapped(v, row) for k, v in vars(value).items()})
     if isinstance(value, dict):
-        return {k: _as_ids(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_as_ids(v) for v in value)
+        return {k: _mapped(v, row) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and not isinstance(value, _Row):
+        return type(value)(_mapped(v, row) for v in value)
     return value
+
+
+def _as_ids(value):
+    return _mapped(value, lambda obj: _Row((type(obj), sa.inspect(obj).identity)))
 
 
 def _as_rows(value):
-    if isinstance(value, _Row):
-        model, identity = value
-        return _db.session.get(model, identity)
-    if isinstance(value, SimpleNamespace):
-        return SimpleNamespace(**{k: _as_rows(v) for k, v in vars(value).items()})
-    if isinstance(value, dict):
-        return {k: _as_rows(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_as_rows(v) for v in value)
-    return value
+    return _mapped(value, lambda kept: _db.session.get(*kept))
 
 
 #: the SharedRows of the module running now, by module name

@@ -33,6 +33,15 @@ def start(milestone, owner):
         return fundings.start_funding(owner, milestone)
 
 
+def release_first(people, contract):
+    """The first milestone of ``contract`` funded, delivered by the agency and accepted."""
+    first = contract.milestones[0]
+    fund(first, people.owner, people.managers["qingdao"])
+    deliver(people.broker, first)
+    accept(people.owner, first)
+    return first
+
+
 @pytest.fixture
 def brokered(people, award):
     """A Laoshan contract won by the agency for the university (15 % brokerage)."""
@@ -141,10 +150,7 @@ def test_managers_of_the_center_or_above_and_the_admin_confirm_transfers(
 def test_managers_of_the_center_or_above_and_the_admin_send_payouts(
     client, login, people, brokered
 ):
-    first = brokered.milestones[0]
-    fund(first, people.owner, people.managers["qingdao"])
-    deliver(people.broker, first)
-    accept(people.owner, first)
+    release_first(people, brokered)
     login(people.professor)
     client.post(f"/contracts/{brokered.id}/payouts/payee", data=BANK)
     login(people.broker)
@@ -278,10 +284,7 @@ def test_a_second_confirmation_and_a_second_acceptance_are_conflicts_not_errors(
 def test_a_payout_request_needs_bank_details_and_only_its_payee_withdraws_it(
     client, login, people, brokered
 ):
-    first = brokered.milestones[0]
-    fund(first, people.owner, people.managers["qingdao"])
-    deliver(people.broker, first)
-    accept(people.owner, first)
+    release_first(people, brokered)
     url = f"/contracts/{brokered.id}/payouts/payee"
     login(people.professor)
     before = stored_counts()
@@ -302,10 +305,7 @@ def test_a_payout_request_needs_bank_details_and_only_its_payee_withdraws_it(
 
 
 def test_a_payout_request_missing_a_detail_comes_back_as_typed(client, login, people, brokered):
-    first = brokered.milestones[0]
-    fund(first, people.owner, people.managers["qingdao"])
-    deliver(people.broker, first)
-    accept(people.owner, first)
+    release_first(people, brokered)
     login(people.professor)
     before = stored_counts()
 
@@ -362,10 +362,7 @@ def test_a_payout_is_the_whole_balance_and_only_one_can_be_open(client, login, p
 
 
 def test_a_payout_is_recorded_as_sent_once(client, login, people, brokered):
-    first = brokered.milestones[0]
-    fund(first, people.owner, people.managers["qingdao"])
-    deliver(people.broker, first)
-    accept(people.owner, first)
+    release_first(people, brokered)
     login(people.professor)
     client.post(f"/contracts/{brokered.id}/payouts/payee", data=BANK)
     payout = db.session.scalars(sa.select(Payout)).one()
@@ -407,10 +404,7 @@ def test_a_form_error_is_shown_on_the_policy_page_not_a_500(client, login, peopl
 
 
 def test_the_payout_service_names_the_missing_bank_detail(people, brokered):
-    first = brokered.milestones[0]
-    fund(first, people.owner, people.managers["qingdao"])
-    deliver(people.broker, first)
-    accept(people.owner, first)
+    release_first(people, brokered)
     details = dict(BANK, bank_account_number=" ")
     with pytest.raises(DomainError) as refusal, transaction():
         payouts.request_payout(people.professor, brokered, "payee", *details.values())
