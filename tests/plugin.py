@@ -47,6 +47,7 @@ from itsdangerous import URLSafeTimedSerializer
 from crowdsource import create_app
 from crowdsource.accounts import centers as center_services
 from crowdsource.accounts import orgs, services
+from crowdsource.accounts.models import Organization
 from crowdsource.audit import POSTGRESQL_NO_TRUNCATE as AUDIT_NO_TRUNCATE
 from crowdsource.audit import SQLITE_APPEND_ONLY as AUDIT_APPEND_ONLY
 from crowdsource.db import db as _db
@@ -197,7 +198,7 @@ def app_config(database_url, **overrides):
         "PUBLIC_URL": "http://crowdsource.test",
         "SWEEP_ON_ACCESS_SECONDS": 0,  # tests sweep explicitly, at the times they choose
         # A cheap scrypt: tests hash many passwords; production keeps werkzeug's default.
-        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+        "PASSWORD_HASH_METHOD": "scrypt:128:8:1",
         # Each test sees the statistics of its own data, and the rate limits only where a
         # test sets one: no figures cached in the process across tests, no shared counter.
         "STATS_CACHE_SECONDS": 0,
@@ -537,6 +538,11 @@ def org_builder(centers):
     by default) with the next of CREDIT_CODES (the fixture ``make_org``)."""
     codes = iter(CREDIT_CODES)
 
+    def next_code():
+        """The next code no organization has (the module's shared people may hold some)."""
+        taken = set(_db.session.scalars(sa.select(Organization.credit_code)))
+        return next(code for code in codes if code not in taken)
+
     def make(owner, name="Haian Robotics", kind="enterprise", ownership=None, center=None):
         with transaction():
             return orgs.create_organization(
@@ -544,7 +550,7 @@ def org_builder(centers):
                 name,
                 kind,
                 ownership,
-                next(codes),
+                next_code(),
                 (center or centers["qingdao"]).id,
                 "",
             )
@@ -621,10 +627,31 @@ def uploads(app, tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def people(make_user, make_org, centers):
+def people(request, make_user, make_org, centers):
     """An enterprise in Laoshan (and one in Zibo), an individual solver, an agency brokering for
-    a university, an outsider, the admin and a manager of Shandong, Qingdao and Zibo each."""
+    a university, an outsider, the admin and a manager of Shandong, Qingdao and Zibo each (the
+    module's shared ones when it has them: see ``shared_people``)."""
+    shared = shared_rows_of(request)
+    if shared is not None and "people" in shared.built:
+        return shared.rows("people")
     return build_people(make_user, make_org, centers)
+
+
+@pytest.fixture(scope="module")
+def shared_people(shared_rows):
+    """The centers and ``people`` built once for the tests of a module that uses this fixture
+    (``pytestmark = pytest.mark.usefixtures("shared_people")``): each test gets them in a
+    savepoint of its own (SharedRows). For modules whose tests only add rows of their own on
+    top of the people and commit nothing."""
+
+    def build():
+        centers = add_centers()
+        return {
+            "centers": centers,
+            "people": build_people(user_builder(), org_builder(centers), centers),
+        }
+
+    return shared_rows.build(build)
 
 
 def build_people(make_user, make_org, centers):

@@ -1,8 +1,11 @@
 """Browser tests: Playwright drives Debian's Chromium against the app served on a local port.
 
-Screenshots go to ``test-output/screenshots`` (git-ignored).
+With ``TEST_SCREENSHOTS=1`` the journeys save full-page screenshots of their screens to
+``test-output/screenshots`` (git-ignored), for a person to look at; without it they take none
+(a full-page PNG costs a tenth of a second or more, and nothing reads them in CI).
 """
 
+import os
 import pathlib
 import threading
 
@@ -53,11 +56,15 @@ def live_server(app):
 
 @pytest.fixture
 def screenshot(request, backend):
-    """``screenshot(page, name)`` saves a full-page PNG named after the test and backend."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    """``screenshot(page, name)`` saves a full-page PNG named after the test and backend (with
+    ``TEST_SCREENSHOTS=1``; else it does nothing)."""
+    wanted = os.environ.get("TEST_SCREENSHOTS") == "1"
     test_name = request.node.originalname
 
     def take(page, name):
+        if not wanted:
+            return None
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{test_name}-{name}-{backend}.png"
         page.screenshot(path=str(path), full_page=True)
         return path

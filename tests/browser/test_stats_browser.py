@@ -81,8 +81,9 @@ def test_the_manager_sees_the_dashboard_charts(live_server, signed_market, new_p
     expect(page.get_by_test_id("table-contracts-by-center")).to_contain_text("Laoshan District")
     screenshot(page, "dashboard")
     page.get_by_test_id("block-contracts-by-type").scroll_into_view_if_needed()
-    path = screenshot(page, "dashboard-charts")
-    assert path.stat().st_size > 20_000
+    screenshot(page, "dashboard-charts")
+    # the charts are drawn: a picture of the page is far from blank
+    assert len(page.screenshot()) > 20_000
 
 
 def test_anyone_sees_the_public_statistics_and_the_api_docs(

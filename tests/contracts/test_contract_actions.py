@@ -19,6 +19,9 @@ from crowdsource.disputes.models import Dispute
 from crowdsource.payments.models import Funding
 from tests.payments.support import accept, deliver, fund
 
+#: the people of the money tests, built once for this module (tests.plugin)
+pytestmark = pytest.mark.usefixtures("shared_people")
+
 
 def _funded(people, award):
     contract = award()
@@ -173,7 +176,6 @@ def test_the_page_offers_exactly_the_steps_the_services_accept(
         if milestone_id is not None:
             position = next(m.position for m in contract.milestones if m.id == milestone_id)
             milestone_id = next(m.id for m in fresh.milestones if m.position == position)
-        login(user)
         before = _snapshot(fresh.id)
         _post(client, (name, milestone_id), fresh)
         assert _snapshot(fresh.id) != before, f"{step} was shown but refused"

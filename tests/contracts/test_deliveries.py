@@ -3,6 +3,7 @@ kept and shown under its milestone; refused files leave nothing behind."""
 
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 
 from crowdsource.contracts import deliveries, workflow
@@ -10,6 +11,9 @@ from crowdsource.contracts.models import ContractFile, Delivery, MilestoneStatus
 from crowdsource.db import db, transaction
 from tests.helpers import PDF, pdf_file, png_file, stored_files
 from tests.payments.support import assert_ledger_check_passes, page, parse, reload
+
+#: the people of the money tests, built once for this module (tests.plugin)
+pytestmark = pytest.mark.usefixtures("shared_people")
 
 
 def post_delivery(client, milestone, note="Prototype and test report attached.", files=()):

@@ -12,6 +12,9 @@ from crowdsource.notifications.models import Kind, Notification
 from tests.helpers import pdf_file, stored_files
 from tests.payments.support import page, parse
 
+#: the people of the money tests, built once for this module (tests.plugin)
+pytestmark = pytest.mark.usefixtures("shared_people")
+
 
 def post_message(client, contract, body="When can we test on the line?", files=()):
     return client.post(

@@ -11,6 +11,9 @@ from tests.contracts.test_deliveries import all_rows, post_delivery
 from tests.helpers import form_errors, pdf_file, png_file, stored_files
 from tests.payments.support import deliver, parse, reload
 
+#: the people of the money tests, built once for this module (tests.plugin)
+pytestmark = pytest.mark.usefixtures("shared_people")
+
 NOTE = "Prototype v2 <b>and</b> the test report of 3 December."
 
 

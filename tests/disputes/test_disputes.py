@@ -28,6 +28,9 @@ from tests.payments.support import (
     texts,
 )
 
+#: the people of the money tests, built once for this module (tests.plugin)
+pytestmark = pytest.mark.usefixtures("shared_people")
+
 # A 60/40 ruling of the ¥10,100 escrow: ¥6,060 released (¥60 of it is the client-side fee's
 # share, ¥6,000 the gross: 5 % commission ¥300, 10 % brokerage ¥600, ¥5,100 to the university);
 # ¥4,040 back to the enterprise.

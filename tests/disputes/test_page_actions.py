@@ -16,6 +16,9 @@ from crowdsource.sweep import sweep_due
 from tests.helpers import DISPUTE_DUE as DUE
 from tests.payments.support import reload
 
+#: the people of the money tests, built once for this module (tests.plugin)
+pytestmark = pytest.mark.usefixtures("shared_people")
+
 RELEASE, REFUND = 606_000, DUE - 606_000
 ROLES = ["owner", "broker", "professor", "qingdao", "shandong", "zibo", "outsider", "admin"]
 STAGES = [

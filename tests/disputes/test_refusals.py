@@ -5,10 +5,15 @@ nothing is stored."""
 import html
 import re
 
+import pytest
+
 from crowdsource.db import transaction
 from crowdsource.disputes import services
 from tests.helpers import form_errors
 from tests.payments.support import page, reload, stored_counts
+
+#: the people of the money tests, built once for this module (tests.plugin)
+pytestmark = pytest.mark.usefixtures("shared_people")
 
 REASONS = "The model meets the test set\nbut not the line's lighting <at night>."
 

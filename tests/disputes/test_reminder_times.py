@@ -5,6 +5,7 @@ import datetime as dt
 import html
 import zoneinfo
 
+import pytest
 from babel.dates import format_datetime
 
 from crowdsource.db import transaction, utcnow
@@ -12,6 +13,9 @@ from crowdsource.disputes import services
 from crowdsource.sweep import sweep_due
 from tests.bids.support import notifications_of
 from tests.payments.support import reload
+
+#: the people of the money tests, built once for this module (tests.plugin)
+pytestmark = pytest.mark.usefixtures("shared_people")
 
 
 def local(moment, zone, locale):

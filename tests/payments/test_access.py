@@ -27,6 +27,9 @@ from tests.payments.support import (
     texts,
 )
 
+#: the people of the money tests, built once for this module (tests.plugin)
+pytestmark = pytest.mark.usefixtures("shared_people")
+
 
 def start(milestone, owner):
     with transaction():

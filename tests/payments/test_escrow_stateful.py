@@ -58,7 +58,7 @@ from crowdsource.tasks.models import (
 from tests.helpers import CREDIT_CODES, PASSWORD, examples
 from tests.plugin import app_config, clear_database
 
-PASSWORD_HASH = generate_password_hash(PASSWORD, "scrypt:1024:8:1")
+PASSWORD_HASH = generate_password_hash(PASSWORD, "scrypt:128:8:1")
 
 
 def runs():

@@ -23,6 +23,9 @@ from tests.payments.support import (
     texts,
 )
 
+#: the people of the money tests, built once for this module (tests.plugin)
+pytestmark = pytest.mark.usefixtures("shared_people")
+
 # 123,456 fen is ¥1,234.56. With 5 % commission, 1 % client fee, 2 % center share and 15 %
 # brokerage it is funded with 124,691 (fee 1,234.56 → 1,235) and released as commission
 # 6,173 (6,172.8), brokerage 18,518 (18,518.4), center share 2,469 (2,469.12) and 96,296 to

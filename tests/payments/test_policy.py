@@ -15,6 +15,9 @@ from tests.bids.support import bid_form, bids_of
 from tests.helpers import form_errors
 from tests.payments.support import accept, deliver, fund, page, parse, stored_counts
 
+#: the people of the money tests, built once for this module (tests.plugin)
+pytestmark = pytest.mark.usefixtures("shared_people")
+
 
 def policy_form(center="", contract_type="", commission="5", client_fee="", share="", cap="30"):
     return {

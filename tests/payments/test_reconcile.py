@@ -26,6 +26,9 @@ from tests.payments.support import (
     reload,
 )
 
+#: the people of the money tests, built once for this module (tests.plugin)
+pytestmark = pytest.mark.usefixtures("shared_people")
+
 KINDS = {
     "clearing": AccountKind.CLEARING,
     "escrow": AccountKind.ESCROW,

@@ -4,11 +4,16 @@ and nothing is stored."""
 
 import re
 
+import pytest
+
 from crowdsource.db import transaction
 from crowdsource.payments import funding as fundings
 from crowdsource.payments.models import FundingStatus
 from tests.helpers import form_errors
 from tests.payments.support import balances, page, reload, stored_counts
+
+#: the people of the money tests, built once for this module (tests.plugin)
+pytestmark = pytest.mark.usefixtures("shared_people")
 
 
 def start(milestone, owner):
