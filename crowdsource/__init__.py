@@ -93,17 +93,11 @@ def register_extensions(app):
     login_manager.user_loader(load_user)
 
 
-def load_user(session_id):
-    """The user of a session id ``"<user id>:<session version>"``; stale versions are refused."""
-    from crowdsource.accounts.models import User
+def load_user(identity):
+    """The user of the cookies' ``"<user id>:<session key>"`` while that session lives."""
+    from crowdsource.accounts import sessions
 
-    user_id, _, version = session_id.partition(":")
-    if not (user_id.isdigit() and version.isdigit()):
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or user.session_version != int(version) or not user.active:
-        return None
-    return user
+    return sessions.load(identity)
 
 
 def register_request_checks(app):
@@ -119,6 +113,7 @@ def register_request_checks(app):
 #: Only register_blueprints imports them: no other module imports a view.
 VIEW_MODULES = (
     "crowdsource.accounts.views",
+    "crowdsource.accounts.security_views",
     "crowdsource.accounts.org_views",
     "crowdsource.accounts.center_views",
     "crowdsource.tasks.views",
@@ -160,6 +155,7 @@ def register_blueprints(app):
 
 def register_templating(app):
     from crowdsource.accounts.models import LANGUAGE_NAMES
+    from crowdsource.accounts.places import place
     from crowdsource.home import navigation
     from crowdsource.i18n import current_language
     from crowdsource.money import format_bps, format_money
@@ -170,6 +166,7 @@ def register_templating(app):
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["percent"] = format_bps
     app.jinja_env.filters["age"] = format_age
+    app.jinja_env.filters["place"] = place
     app.jinja_env.globals["current_language"] = current_language
 
     @app.context_processor

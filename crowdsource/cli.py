@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from crowdsource.accounts import centers as center_services
 from crowdsource.accounts import services as account_services
 from crowdsource.accounts.models import CenterLevel
-from crowdsource.db import transaction
+from crowdsource.db import transaction, utcnow
 from crowdsource.errors import DomainError
 
 centers_cli = AppGroup("centers", help="Innovation centers.")
@@ -89,7 +89,7 @@ def create_admin(email, name, password_stdin):
     password = _admin_password(password_stdin)
     try:
         with transaction():
-            user = account_services.register_user(email, password, name)
+            user = account_services.register_user(email, password, name, email_verified_at=utcnow())
             user.is_admin = True
     except DomainError as error:
         _fail(error.message)

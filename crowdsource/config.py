@@ -139,6 +139,9 @@ def from_environment(environ=None):
         # Failed logins from one client address, any accounts, per LOGIN_THROTTLE_MINUTES
         # (0 turns this off; each account has its own limit besides, LOGIN_THROTTLE_FAILURES).
         "LOGIN_THROTTLE_CLIENT_FAILURES": int(env.get("LOGIN_THROTTLE_CLIENT_FAILURES", "30")),
+        # Requests for a password-reset link from one client address per hour (0: no limit;
+        # each account gets at most ACCOUNT_LINKS_PER_HOUR links besides).
+        "RESET_REQUESTS_PER_CLIENT": int(env.get("RESET_REQUESTS_PER_CLIENT", "20")),
         # Trusted proxies in front of the app (nginx: 1). Their X-Forwarded-For, -Proto, -Host
         # and -Port headers then name the client and the address it used; with 0 they are
         # ignored, so a client cannot pass itself off as another by sending them.
@@ -186,3 +189,10 @@ class BaseSettings:
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     LOGIN_THROTTLE_FAILURES = 5
     LOGIN_THROTTLE_MINUTES = 15
+    #: a session without "remember me" ends after this long without a request
+    SESSION_IDLE_HOURS = 12
+    #: how long a mailed link to set a new password works, and one to verify an address
+    PASSWORD_RESET_MINUTES = 60
+    EMAIL_VERIFICATION_HOURS = 72
+    #: links of one purpose mailed to one account per hour (a reset, a verification again)
+    ACCOUNT_LINKS_PER_HOUR = 5

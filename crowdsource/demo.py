@@ -232,7 +232,9 @@ def seed():
     for email, name, locale, skills in USERS:
         user = services.find_user_by_email(email)
         if user is None:
-            user = services.register_user(email, DEMO_PASSWORD, name, locale)
+            user = services.register_user(
+                email, DEMO_PASSWORD, name, locale, email_verified_at=utcnow()
+            )
             user.skills = skills
             created = True
         users[email] = user

@@ -14,7 +14,7 @@ import logging
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, url_for
+from flask import current_app, url_for
 from flask_mailman import EmailMessage
 from flask_mailman.backends.base import BaseEmailBackend
 
@@ -69,9 +69,9 @@ def send_mail(to, subject, body, message_id=None):
 
 
 def external_url(endpoint, **values):
-    """An absolute URL for a link in a message, also from a worker with no request."""
-    if has_request_context():
-        return url_for(endpoint, _external=True, **values)
+    """An absolute URL for a link in a message, always on PUBLIC_URL: the same from a worker
+    with no request as from a request, and never on the host a request's Host header named
+    (a forged one would otherwise put the attacker's host in a password-reset mail)."""
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
         return url_for(endpoint, _external=True, **values)
 

@@ -204,6 +204,7 @@ def app_config(database_url, **overrides):
         "STATS_CACHE_SECONDS": 0,
         "API_RATE_LIMIT": 0,
         "LOGIN_THROTTLE_CLIENT_FAILURES": 0,
+        "RESET_REQUESTS_PER_CLIENT": 0,
     }
     config.update(overrides)
     return config
@@ -493,11 +494,15 @@ def user_builder():
     """``make(email=None, name=None, …)``: a registered user (the fixture ``make_user``)."""
     counter = iter(range(1, 10_000))
 
-    def make(email=None, name=None, password=PASSWORD, locale="en", **attributes):
+    def make(email=None, name=None, password=PASSWORD, locale="en", verified=True, **attributes):
         number = next(counter)
         with transaction():
             user = services.register_user(
-                email or f"user{number}@example.com", password, name or f"User {number}", locale
+                email or f"user{number}@example.com",
+                password,
+                name or f"User {number}",
+                locale,
+                email_verified_at=utcnow() if verified else None,
             )
             for key, value in attributes.items():
                 setattr(user, key, value)

@@ -109,16 +109,26 @@ def build_market(app):
             shandong = center_services.add_center("shandong", "山东省", "Shandong", "province")
             qingdao = center_services.add_center("qingdao", "青岛市", "Qingdao", "city", shandong)
         with transaction():
-            manager = services.register_user("manager@centers.example", PASSWORD, "Manager", "en")
+            manager = services.register_user(
+                "manager@centers.example", PASSWORD, "Manager", "en", email_verified_at=utcnow()
+            )
             center_services.make_manager(manager, shandong)
         owners, milestones = [], []
         for number in range(ENTERPRISES):
             with transaction():
                 owner = services.register_user(
-                    f"owner{number}@enterprise.example", PASSWORD, f"Owner {number}", "en"
+                    f"owner{number}@enterprise.example",
+                    PASSWORD,
+                    f"Owner {number}",
+                    "en",
+                    email_verified_at=utcnow(),
                 )
                 contractor = services.register_user(
-                    f"contractor{number}@example.com", PASSWORD, f"Contractor {number}", "en"
+                    f"contractor{number}@example.com",
+                    PASSWORD,
+                    f"Contractor {number}",
+                    "en",
+                    email_verified_at=utcnow(),
                 )
                 code = f"91370200{number:09d}"
                 organization = orgs.create_organization(
@@ -144,7 +154,11 @@ def build_market(app):
             with transaction():
                 solvers.append(
                     services.register_user(
-                        f"solver{number}@example.com", PASSWORD, f"Solver {number}", "en"
+                        f"solver{number}@example.com",
+                        PASSWORD,
+                        f"Solver {number}",
+                        "en",
+                        email_verified_at=utcnow(),
                     ).email
                 )
         return SimpleNamespace(

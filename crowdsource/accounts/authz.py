@@ -5,6 +5,7 @@ The ``can_*``/``manages_*`` functions answer a question; the ``require_*`` ones 
 """
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from crowdsource.accounts.models import Center, CenterManager, Membership, Role
 from crowdsource.db import db
@@ -13,6 +14,31 @@ from crowdsource.errors import NotAllowed
 
 def _authenticated(user):
     return user is not None and getattr(user, "is_authenticated", False)
+
+
+def has_verified_email(user):
+    """True when the user proved their address is theirs (the link mailed to it)."""
+    return _authenticated(user) and user.email_verified_at is not None
+
+
+def unverified_refusal(user, field=None):
+    """The NotAllowed refusing what needs a verified address (posting a task, bidding, being
+    invited or paid), or None when the user's address is verified. Until then a user may
+    browse and ask questions."""
+    if has_verified_email(user):
+        return None
+    return NotAllowed(
+        _l(
+            "Verify your email address first: open the link we sent you, or ask for a new one "
+            "on your account page."
+        ),
+        field=field,
+    )
+
+
+def require_verified_email(user, field=None):
+    if refused := unverified_refusal(user, field):
+        raise refused
 
 
 def membership_of(user, organization):

@@ -164,3 +164,24 @@ class RoleForm(FlaskForm):
 
 class ManagerForm(FlaskForm):
     email = _email_field(_l("Email of a registered user"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = _email_field(_l("Email"))
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"),
+        [required(), max_length(200)],
+        description=_l("At least 10 characters; not a common password."),
+    )
+    confirm = PasswordField(
+        _l("Repeat new password"),
+        [required(), EqualTo("password", message=_l("The passwords do not match."))],
+    )
+
+
+class ChangeEmailForm(FlaskForm):
+    email = _email_field(_l("New email address"))
+    password = PasswordField(_l("Your password"), [required(), max_length(200)])

@@ -11,7 +11,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from crowdsource import mail, outbox
-from crowdsource.accounts.models import Invitation, InvitationStatus
+from crowdsource.accounts import links
+from crowdsource.accounts.models import AccountLink, Invitation, InvitationStatus
 from crowdsource.db import db
 from crowdsource.mail import external_url
 from crowdsource.outbox import enqueue
@@ -20,6 +21,11 @@ from crowdsource.outbox import enqueue
 def send_invitation_email(invitation_id):
     """Tell the invitee, in their language, that an organization invites them (once)."""
     mail.send_once(Invitation, invitation_id, _compose)
+
+
+def send_link_email(link_id):
+    """Mail a password-reset or verification link to its address (once)."""
+    mail.send_once(AccountLink, link_id, links.compose_mail)
 
 
 def enqueue_invitation_email(invitation_id):

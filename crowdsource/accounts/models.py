@@ -1,4 +1,5 @@
-"""Users, login attempts, centers, organizations, memberships and invitations."""
+"""Users, their sessions and mailed links, login attempts, centers, organizations,
+memberships and invitations."""
 
 import datetime as dt
 import enum
@@ -47,20 +48,31 @@ class User(UserMixin, db.Model):
     is_admin: orm.Mapped[bool] = orm.mapped_column(default=False)
     #: a deactivated account cannot log in
     active: orm.Mapped[bool] = orm.mapped_column(default=True)
-    #: bumped on password change: sessions and remember cookies of the old one stop working
-    session_version: orm.Mapped[int] = orm.mapped_column(default=1)
+    #: when the owner of the address opened the link mailed to it; None: not verified yet
+    email_verified_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
     created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
 
     memberships: orm.Mapped[list["Membership"]] = orm.relationship(
         back_populates="user", cascade="all, delete-orphan"
     )
 
+    #: the signed-in session of the request (set by the user loader), None elsewhere
+    current_session = None
+
     @property
     def is_active(self):
         return self.active
 
+    @property
+    def email_verified(self):
+        return self.email_verified_at is not None
+
     def get_id(self):
-        return f"{self.id}:{self.session_version}"
+        """The identity Flask-Login keeps in the session and the remember cookie: the user and
+        the key of the server-side session (crowdsource.accounts.sessions)."""
+        if self.current_session is None or self.current_session.raw_key is None:
+            return None
+        return f"{self.id}:{self.current_session.raw_key}"
 
     def __repr__(self):
         return f"<User {self.id} {self.email}>"
@@ -79,6 +91,66 @@ class LoginAttempt(db.Model):
     #: client address, for the operator's eyes only
     ip: orm.Mapped[str | None] = orm.mapped_column(sa.String(45))
     at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+
+
+class UserSession(db.Model):
+    """One signed-in session (a browser, a device), kept on the server so that it can end:
+    logging out, a new password, a reset or a suspension end it, and a cookie of an ended
+    session names nobody. The cookie carries the key; only its hash is stored."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (sa.Index("ix_user_sessions_user_ended", "user_id", "ended_at"),)
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    user_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id"))
+    #: SHA-256 (hex) of the key the session's cookies carry
+    key_hash: orm.Mapped[str] = orm.mapped_column(sa.String(64), unique=True)
+    #: the browser and the system of the device, as its User-Agent names them
+    browser: orm.Mapped[str] = orm.mapped_column(sa.String(60), default="")
+    system: orm.Mapped[str] = orm.mapped_column(sa.String(60), default="")
+    #: the client's address at sign-in and at the last request
+    ip: orm.Mapped[str | None] = orm.mapped_column(sa.String(45))
+    #: signed in with "remember me": it lasts REMEMBER_COOKIE_DURATION, else it ends when idle
+    remember: orm.Mapped[bool] = orm.mapped_column(default=False)
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+    ended_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+
+    user: orm.Mapped[User] = orm.relationship()
+
+    #: the key itself, known only in the request that made the session or read its cookie
+    raw_key = None
+
+
+class LinkPurpose(enum.StrEnum):
+    RESET_PASSWORD = "reset_password"
+    VERIFY_EMAIL = "verify_email"
+
+
+class AccountLink(db.Model):
+    """A link mailed to an address: to set a new password, or to prove the address is the
+    user's. Used once, valid until ``expires_at``. The link carries the row's id and a token
+    derived from SECRET_KEY and ``nonce``, so the table alone cannot forge one."""
+
+    __tablename__ = "account_links"
+    __table_args__ = (sa.Index("ix_account_links_user_purpose", "user_id", "purpose"),)
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    user_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id"))
+    purpose: orm.Mapped[LinkPurpose] = orm.mapped_column(enum_column_type(LinkPurpose, "purpose"))
+    #: the address it is mailed to (for a verification: the address being verified)
+    email: orm.Mapped[str] = orm.mapped_column(sa.String(254))
+    #: random, secret with SECRET_KEY: the link's token is their HMAC
+    nonce: orm.Mapped[str] = orm.mapped_column(sa.String(64))
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+    expires_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime)
+    #: when the link was followed to its end (or replaced by a newer one): then it is spent
+    used_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+    #: the Message-ID its e-mail was sent with, and when the mail server accepted it
+    email_message_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    emailed_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+
+    user: orm.Mapped[User] = orm.relationship()
 
 
 class CenterLevel(enum.StrEnum):

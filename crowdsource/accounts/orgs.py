@@ -99,6 +99,14 @@ def invite_member(actor, organization, email, role=Role.MEMBER):
         raise DomainError(
             _l("Nobody has registered with this email. Ask them to register first."), field="email"
         )
+    if not authz.has_verified_email(invitee):
+        raise DomainError(
+            _l(
+                "%(name)s has not confirmed their email address yet: invite them once they have.",
+                name=invitee.display_name,
+            ),
+            field="email",
+        )
     if authz.membership_of(invitee, organization) is not None:
         raise Conflict(
             _l("%(name)s is already a member.", name=invitee.display_name), field="email"

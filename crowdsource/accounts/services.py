@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from crowdsource.accounts import passwords
+from crowdsource.accounts import passwords, sessions
 from crowdsource.accounts.models import Language, LoginAttempt, User
 from crowdsource.db import db, utcnow
 from crowdsource.errors import Conflict, DomainError, TooManyAttempts
@@ -30,9 +30,13 @@ def find_user_by_email(email):
     return db.session.scalar(sa.select(User).filter_by(email=normalize_email(email)))
 
 
-def register_user(email, password, display_name, locale=Language.ZH_CN, timezone=None):
+def register_user(
+    email, password, display_name, locale=Language.ZH_CN, timezone=None, email_verified_at=None
+):
     """Create an account; raises Conflict if the email (ignoring case) is taken and
-    DomainError if the password is too weak."""
+    DomainError if the password is too weak. Its address is not verified (until the link
+    mailed to it is opened) unless ``email_verified_at`` says when it was (an operator's
+    command vouches for the address it was given)."""
     email = normalize_email(email)
     problem = passwords.weakness(password, email, display_name)
     if problem:
@@ -44,6 +48,7 @@ def register_user(email, password, display_name, locale=Language.ZH_CN, timezone
         locale=Language(locale),
         timezone=timezone or "Asia/Shanghai",
         skills=[],
+        email_verified_at=email_verified_at,
     )
     try:
         with db.session.begin_nested():
@@ -122,8 +127,9 @@ def _absent_user_hash():
     return _ABSENT_USER_HASH
 
 
-def change_password(user, current_password, new_password):
-    """Set a new password; every other session and remember cookie stops working.
+def change_password(user, current_password, new_password, now=None):
+    """Set a new password; every other session of the user ends (their cookies name nobody
+    any more), the one it was changed in goes on.
 
     Raises DomainError if the current password is wrong or the new one too weak.
     """
@@ -133,7 +139,7 @@ def change_password(user, current_password, new_password):
     if problem:
         raise DomainError(problem, field="new_password")
     user.password_hash = passwords.hash_password(new_password)
-    user.session_version += 1
+    sessions.end_all(user, now, keep=user.current_session)
     db.session.flush()
 
 

@@ -1,11 +1,12 @@
-"""Registration, login, logout, password change and profiles."""
+"""Registration, login, logout, password change and profiles (a forgotten password, the
+address and the sessions: security_views)."""
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, fresh_login_required, login_required, login_user, logout_user
+from flask_login import current_user, fresh_login_required, login_required
 
-from crowdsource.accounts import bp, services
+from crowdsource.accounts import bp, links, services
 from crowdsource.accounts.forms import (
     ChangePasswordForm,
     LoginForm,
@@ -13,6 +14,7 @@ from crowdsource.accounts.forms import (
     RegistrationForm,
 )
 from crowdsource.accounts.models import Membership, User
+from crowdsource.accounts.signin import sign_in, sign_out
 from crowdsource.db import db, transaction
 from crowdsource.errors import DomainError, refused
 from crowdsource.i18n import current_language
@@ -33,11 +35,20 @@ def register():
                 user = services.register_user(
                     form.email.data, form.password.data, form.display_name.data, form.locale.data
                 )
+                links.send_verification(user)
         except DomainError as error:
             refused(form, error)
         else:
-            login_user(user)
+            sign_in(user)
             flash(_("Welcome to Crowdsource, %(name)s!", name=user.display_name), "success")
+            flash(
+                _(
+                    "We have sent a link to %(email)s: open it to confirm your address, then "
+                    "you can post tasks and bid.",
+                    email=user.email,
+                ),
+                "info",
+            )
             return redirect(url_for("home.index"))
     return form_page(render_template("accounts/register.html", form=form), form)
 
@@ -65,7 +76,7 @@ def login():
                 client_limit=failures_of_client,
             )
         if user is not None:
-            login_user(user, remember=form.remember.data)
+            sign_in(user, remember=form.remember.data)
             flash(_("You are logged in."), "success")
             return redirect_next("home.index")
         form.password.errors.append(_("Wrong email or password."))
@@ -75,7 +86,7 @@ def login():
 @bp.post("/logout")
 def logout():
     ConfirmForm().validate_on_submit()  # the CSRF check itself runs for every POST
-    logout_user()
+    sign_out()
     session.pop("_flashes", None)  # what was meant for this user is not shown to the next
     flash(_("You are logged out."), "info")
     return redirect(url_for("home.index"))
@@ -94,8 +105,6 @@ def change_password():
         except DomainError as error:
             refused(form, error)
         else:
-            # The session's id carries the password version: log this session in again.
-            login_user(db.session.get(User, current_user.id))
             flash(
                 _("Your password has been changed. Other sessions have been logged out."), "success"
             )

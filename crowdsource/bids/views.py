@@ -82,6 +82,7 @@ def _details(form):
 def place(task_id):
     task = get_or_404(Task, task_id)
     access.require_view(current_user, task)
+    authz.require_verified_email(current_user)  # before anyone types a proposal in vain
     existing = services.live_bid_of(current_user, task)
     agencies = _agencies_of(current_user)
     if request.method == "GET" and existing is not None and not agencies:

@@ -67,6 +67,7 @@ def request_payout(
     """
     if role not in chart.PAYABLE_ROLES or not may_draw(actor, contract, role):
         raise NotAllowed()
+    authz.require_verified_email(actor)
     provider = "stripe" if stripe_ready(contract, role) else "manual"
     details = [
         (value or "").strip() for value in (bank_account_name, bank_name, bank_account_number)

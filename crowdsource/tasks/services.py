@@ -110,7 +110,7 @@ def _may_edit(actor, task, now):
 
 
 def _may_publish(actor, task, now):
-    if refused := _as_member(actor, task):
+    if refused := _as_member(actor, task) or authz.unverified_refusal(actor):
         return refused
     if task.status != TaskStatus.DRAFT:
         return _not_now(task)
@@ -190,7 +190,7 @@ def _may_ask(actor, task, now):
 
 
 def _may_bid(actor, task, now):
-    if refused := _as_outsider(actor, task):
+    if refused := _as_outsider(actor, task) or authz.unverified_refusal(actor):
         return refused
     if not task.accepts_bids(now):
         return DomainError(_l("This task does not accept bids any more."), field="price")

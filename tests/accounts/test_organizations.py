@@ -146,7 +146,7 @@ def test_invitation_by_email_accepted_makes_a_member_and_sends_mail(
     assert len(outbox) == 1
     assert outbox[0].to == ["zhang.min@example.com"]
     assert "Haian Robotics" in outbox[0].subject
-    assert "http://localhost/invitations" in outbox[0].body
+    assert "http://crowdsource.test/invitations" in outbox[0].body  # PUBLIC_URL
     invitation = db.session.scalar(sa.select(Invitation))
 
     login(invitee)

@@ -8,7 +8,7 @@ from crowdsource.bids.models import Bid
 from crowdsource.db import db, transaction, utcnow
 from crowdsource.notifications.models import Notification
 from crowdsource.tasks.models import Task
-from tests.helpers import table_counts
+from tests.helpers import stored_counts as stored_counts  # the modules that import it here
 
 #: two milestones summing to ¥60,000.00, due far in the future
 MILESTONES = (("Prototype", "20000", "2099-02-01"), ("Delivery", "40000", "2099-03-01"))
@@ -36,13 +36,6 @@ def pass_deadline(task):
     """Move the task's bid deadline into the past (the task itself stays open)."""
     with transaction():
         db.session.get(Task, task.id).bid_deadline = utcnow() - dt.timedelta(minutes=1)
-
-
-def stored_counts():
-    """Rows per table, leaving out the login attempts that logging in between requests adds."""
-    counts = table_counts()
-    counts.pop("login_attempts")
-    return counts
 
 
 def reload(model, object_id):

@@ -14,7 +14,7 @@ from crowdsource.disputes.models import Dispute, DisputeStatus
 from crowdsource.errors import Conflict, DomainError, NotAllowed
 from crowdsource.notifications.models import Kind, Notification
 from crowdsource.sweep import sweep_due
-from tests.helpers import table_counts, together
+from tests.helpers import stored_counts, together
 from tests.payments.support import accept, deliver, fund, page, parse, reload, texts
 
 # --- builders ------------------------------------------------------------------------------
@@ -85,12 +85,6 @@ def add_dispute(contract, milestone, opened_by, side, status=DisputeStatus.OPEN,
 
 def rating_count():
     return db.session.scalar(sa.select(sa.func.count()).select_from(Rating))
-
-
-def stored_counts():
-    counts = table_counts()
-    counts.pop("login_attempts")
-    return counts
 
 
 # --- hidden until both rated ---------------------------------------------------------------

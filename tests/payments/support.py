@@ -25,7 +25,7 @@ from crowdsource.payments.models import (
     StripeEvent,
 )
 from crowdsource.queue import all_queues
-from tests.helpers import table_counts
+from tests.helpers import stored_counts as stored_counts  # the modules that import it here
 from tests.payments import fake_stripe as stripe
 
 #: bank details a payee types into the payout form
@@ -74,13 +74,6 @@ def entry_count():
 
 def posting_count():
     return db.session.scalar(sa.select(sa.func.count()).select_from(Posting))
-
-
-def stored_counts():
-    """Rows per table, leaving out the login attempts that logging in between requests adds."""
-    counts = table_counts()
-    counts.pop("login_attempts")
-    return counts
 
 
 def ledger_check(app):

@@ -290,6 +290,7 @@ class EscrowMachine(RuleBasedStateMachine):
             locale="en",
             skills=[],
             email_notifications=False,
+            email_verified_at=utcnow(),
             is_admin=is_admin,
         )
         db.session.add(user)
