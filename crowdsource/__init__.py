@@ -114,6 +114,7 @@ def register_request_checks(app):
 VIEW_MODULES = (
     "crowdsource.accounts.views",
     "crowdsource.accounts.security_views",
+    "crowdsource.accounts.two_factor_views",
     "crowdsource.accounts.org_views",
     "crowdsource.accounts.center_views",
     "crowdsource.tasks.views",

@@ -205,6 +205,9 @@ def app_config(database_url, **overrides):
         "API_RATE_LIMIT": 0,
         "LOGIN_THROTTLE_CLIENT_FAILURES": 0,
         "RESET_REQUESTS_PER_CLIENT": 0,
+        # Managers and admins of the tests sign in with a password only; the two-factor tests
+        # turn the rule on (tests/accounts/test_two_factor.py).
+        "TWO_FACTOR_FOR_STAFF": False,
     }
     config.update(overrides)
     return config

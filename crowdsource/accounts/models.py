@@ -153,6 +153,38 @@ class AccountLink(db.Model):
     user: orm.Mapped[User] = orm.relationship()
 
 
+class TwoFactor(db.Model):
+    """A user's authenticator app (TOTP, RFC 6238). The secret is derived from SECRET_KEY and
+    ``nonce`` (crowdsource.accounts.two_factor), so the table alone does not give it away."""
+
+    __tablename__ = "two_factor"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    user_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id"), unique=True)
+    #: random; the secret is its HMAC under SECRET_KEY
+    nonce: orm.Mapped[str] = orm.mapped_column(sa.String(64))
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+    #: when the user proved the app works (a first code); until then sign-in does not ask it
+    confirmed_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+    #: the time step of the last code accepted: a code is good once, never again
+    last_step: orm.Mapped[int] = orm.mapped_column(sa.BigInteger, default=0)
+
+    user: orm.Mapped[User] = orm.relationship()
+
+
+class RecoveryCode(db.Model):
+    """A one-time code that signs in instead of the authenticator app (a lost phone)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    user_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id"), index=True)
+    #: SHA-256 (hex) of the code
+    code_hash: orm.Mapped[str] = orm.mapped_column(sa.String(64))
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+    used_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+
+
 class CenterLevel(enum.StrEnum):
     PROVINCE = "province"
     CITY = "city"

@@ -14,7 +14,7 @@ from crowdsource.accounts.forms import (
     RegistrationForm,
 )
 from crowdsource.accounts.models import Membership, User
-from crowdsource.accounts.signin import sign_in, sign_out
+from crowdsource.accounts.signin import after_password, sign_in, sign_out
 from crowdsource.db import db, transaction
 from crowdsource.errors import DomainError, refused
 from crowdsource.i18n import current_language
@@ -76,7 +76,9 @@ def login():
                 client_limit=failures_of_client,
             )
         if user is not None:
-            sign_in(user, remember=form.remember.data)
+            second_step = after_password(user, remember=form.remember.data)
+            if second_step is not None:
+                return second_step
             flash(_("You are logged in."), "success")
             return redirect_next("home.index")
         form.password.errors.append(_("Wrong email or password."))
