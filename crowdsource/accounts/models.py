@@ -304,6 +304,10 @@ class Organization(db.Model):
 
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
     name: orm.Mapped[str] = orm.mapped_column(sa.String(200))
+    #: identity.name_key(name), the same for names that look alike (case, width, spaces,
+    #: confusable letters): the index refuses a look-alike of a registered name. NULL only for
+    #: an organization that had such a name before migration 0010; a new name gives it a key.
+    name_key: orm.Mapped[str | None] = orm.mapped_column(sa.String(64), index=True, unique=True)
     kind: orm.Mapped[OrgKind] = orm.mapped_column(enum_column_type(OrgKind, "kind"))
     #: required for agencies
     ownership: orm.Mapped[Ownership | None] = orm.mapped_column(
