@@ -131,6 +131,7 @@ VIEW_MODULES = (
     "crowdsource.stats.views",
     "crowdsource.stats.api",
     "crowdsource.stats.cli",
+    "crowdsource.console.views",
 )
 
 
@@ -138,6 +139,7 @@ def register_blueprints(app):
     from crowdsource import (
         accounts,
         bids,
+        console,
         contracts,
         disputes,
         home,
@@ -150,7 +152,17 @@ def register_blueprints(app):
     for name in VIEW_MODULES:
         importlib.import_module(name)
     app.register_blueprint(home.bp)
-    for package in (accounts, tasks, bids, contracts, disputes, notifications, payments, stats):
+    for package in (
+        accounts,
+        tasks,
+        bids,
+        contracts,
+        disputes,
+        notifications,
+        payments,
+        stats,
+        console,
+    ):
         app.register_blueprint(package.bp)
 
 

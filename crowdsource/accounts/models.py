@@ -48,6 +48,9 @@ class User(UserMixin, db.Model):
     is_admin: orm.Mapped[bool] = orm.mapped_column(default=False)
     #: a deactivated account cannot log in
     active: orm.Mapped[bool] = orm.mapped_column(default=True)
+    #: when the platform suspended the account (then ``active`` is False) and why
+    suspended_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+    suspension_reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
     #: when the owner of the address opened the link mailed to it; None: not verified yet
     email_verified_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
     created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)

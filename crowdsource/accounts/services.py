@@ -129,6 +129,15 @@ def authenticate(
     return user if ok else None
 
 
+def is_suspended_with(email, password):
+    """True when ``email`` names a suspended account and ``password`` is its password: the
+    login page may then say why it cannot sign in (anyone else learns nothing)."""
+    user = find_user_by_email(email)
+    if user is None or user.active or user.suspended_at is None:
+        return False
+    return passwords.verify_password(user.password_hash, password)
+
+
 def _absent_user_hash():
     global _ABSENT_USER_HASH
     if _ABSENT_USER_HASH is None:

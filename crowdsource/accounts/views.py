@@ -81,7 +81,12 @@ def login():
                 return second_step
             flash(_("You are logged in."), "success")
             return redirect_next("home.index")
-        form.password.errors.append(_("Wrong email or password."))
+        elif services.is_suspended_with(form.email.data, form.password.data):
+            form.password.errors.append(
+                _("This account is suspended. Write to the platform if you think it is wrong.")
+            )
+        else:
+            form.password.errors.append(_("Wrong email or password."))
     return form_page(render_template("accounts/login.html", form=form), form)
 
 
