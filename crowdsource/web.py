@@ -4,6 +4,7 @@ import re
 from urllib.parse import urlsplit
 
 from flask import Response, abort, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter
@@ -14,8 +15,16 @@ from crowdsource.db import db
 INVALID_FORM_STATUS = 400
 #: the largest id of a row: ids are INTEGER columns (32 bits on PostgreSQL)
 MAX_ID = 2**31 - 1
-#: control characters (C0 and DEL): no place in a URL, and a header cannot carry a newline
+#: control characters (C0 and DEL): no name has a use for them (a path, the name of a
+#: parameter, a field or a file), and a header cannot carry a line break
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+#: in a query parameter's value (a search box, a link) a tab may stand; a line break may not:
+#: browsers drop line breaks from one-line inputs, so only a made-up address carries one
+LINE_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+#: in typed text (a form field's value, a string of a JSON body) tabs and line breaks are
+#: text; a carriage return only before a line feed (browsers send a textarea's line breaks as
+#: CRLF), never alone
+TEXT_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)")
 
 
 class ConfirmForm(FlaskForm):
@@ -81,37 +90,98 @@ class IdConverter(IntegerConverter):
         super().__init__(map, fixed_digits, min, max, signed)
 
 
-def _strings_of(value):
-    """Every string in a JSON value: keys and values, at any depth."""
+def _json_parts(value, key=None):
+    """(kind, name, text) of every string in a JSON value at any depth: its keys (names) and
+    its string values (text, named by their key)."""
     if isinstance(value, str):
-        yield value
+        yield "json_text", key, value
     elif isinstance(value, dict):
-        for key, item in value.items():
-            yield key
-            yield from _strings_of(item)
+        for name, item in value.items():
+            yield "json_key", None, name
+            yield from _json_parts(item, name)
     elif isinstance(value, list):
         for item in value:
-            yield from _strings_of(item)
+            yield from _json_parts(item, key)
 
 
-def _request_strings():
-    yield request.path
-    # The open-data API checks its query parameters itself, naming each (stats/params.py).
-    query = () if request.path.startswith("/api/") else (request.args,)
-    for values in (*query, request.form):
-        for name, value in values.items(multi=True):
-            yield name
-            yield value
+def _request_parts():
+    """(kind, name, text) for every piece of text of the request that a view could read."""
+    yield "path", None, request.path
+    for name, value in request.args.items(multi=True):
+        yield "query_name", None, name
+        yield "query_value", name, value
+    for name, value in request.form.items(multi=True):
+        yield "field_name", None, name
+        yield "field_value", name, value
     for name, upload in request.files.items(multi=True):
-        yield name
-        yield upload.filename or ""
+        yield "field_name", None, name
+        yield "file_name", upload.filename, upload.filename or ""
     if request.is_json:
-        yield from _strings_of(request.get_json(silent=True))
+        yield from _json_parts(request.get_json(silent=True))
 
 
-def refuse_nul_characters():
-    """Before every request: a NUL character in the path, a query or form argument, a file
-    name or a JSON string gets a 400. No input has a use for it, and PostgreSQL refuses it in
-    text, which would turn the query it reaches into an error page of our own."""
-    if any("\x00" in text for text in _request_strings()):
-        abort(400, _l("The request contains a NUL character (code 0), which is not accepted."))
+#: by kind of text: the control characters it may not contain
+_REFUSED_IN = {
+    "path": CONTROL_CHARACTERS,
+    "query_name": CONTROL_CHARACTERS,
+    "query_value": LINE_CONTROL_CHARACTERS,
+    "field_name": CONTROL_CHARACTERS,
+    "field_value": TEXT_CONTROL_CHARACTERS,
+    "file_name": CONTROL_CHARACTERS,
+    "json_key": CONTROL_CHARACTERS,
+    "json_text": TEXT_CONTROL_CHARACTERS,
+}
+
+
+def _refusal(kind, name, code):
+    """What a request with control character ``code`` in a text of ``kind`` is told."""
+    if kind in ("path", "query_name"):
+        return _(
+            "The address contains a control character (code %(code)d), which is not accepted.",
+            code=code,
+        )
+    if kind == "query_value":
+        return _(
+            "The address contains a control character (code %(code)d) in its parameter "
+            "%(name)s, which is not accepted.",
+            code=code,
+            name=name,
+        )
+    if kind == "file_name":
+        return _(
+            "The name of the file %(name)s contains a control character (code %(code)d), "
+            "which is not accepted. Rename the file and try again.",
+            code=code,
+            name=name,
+        )
+    if kind == "field_value" and name:
+        return _(
+            "The field %(name)s contains a control character (code %(code)d), which is not "
+            "accepted. Remove it and send the form again.",
+            code=code,
+            name=name,
+        )
+    return _(
+        "The request contains a control character (code %(code)d), which is not accepted.",
+        code=code,
+    )
+
+
+def refuse_control_characters():
+    """Before every request: a control character in the path, a query parameter, a form field,
+    a file name or a JSON body gets a 400 that says where, and no view sees it.
+
+    Names (the path, the names of parameters and fields, file names, JSON keys) may contain
+    none; a query parameter's value may contain a tab; typed text (a form field's value, a
+    JSON string) may contain tabs and line breaks (CRLF: a carriage return only before a line
+    feed). PostgreSQL refuses NUL in text, a header cannot carry a line break, and the rest
+    has no use but to hide text from the people who read it."""
+    for kind, name, text in _request_parts():
+        found = _REFUSED_IN[kind].search(text)
+        if found:
+            abort(400, _refusal(kind, shown(name or ""), ord(found.group()[0])))
+
+
+def shown(text):
+    """``text`` with its control characters replaced by U+FFFD, to be shown in a message."""
+    return CONTROL_CHARACTERS.sub("\ufffd", text)
