@@ -3,13 +3,13 @@
 import re
 from urllib.parse import urlsplit
 
-from flask import Response, abort, redirect, request, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter
 
-from crowdsource.db import db
+from crowdsource.db import MAX_PAGE, db
 
 #: status of a page that shows a form again because of bad input
 INVALID_FORM_STATUS = 400
@@ -75,6 +75,66 @@ def redirect_next(default_endpoint, **values):
     if is_safe_next(target):
         return redirect(target)
     return redirect(url_for(default_endpoint, **values))
+
+
+class QueryArguments:
+    """The query parameters a page reads, each checked: a value that is not valid is left
+    out, a notice on the page says so and the page is served with a 400 (``status``). For a
+    download (``download=True``), which has no page to show a notice on, such a value is a
+    400 that says why."""
+
+    def __init__(self, download=False):
+        self.download = download
+        self.refused = False
+
+    @property
+    def status(self):
+        return INVALID_FORM_STATUS if self.refused else 200
+
+    def page(self):
+        """The page of a list that ``?page=`` asks for (from 1); the first when absent."""
+        text = request.args.get("page", "")
+        number = int(text) if re.fullmatch(r"[0-9]{1,9}", text) else 0
+        if 1 <= number <= MAX_PAGE:
+            return number
+        if text:
+            self._refuse(
+                _(
+                    "There is no page “%(value)s” (pages are numbered 1 to %(max)d): the first "
+                    "page is shown.",
+                    value=_clipped(text),
+                    max=MAX_PAGE,
+                )
+            )
+        return 1
+
+    def choice(self, name, choices):
+        """The value of ``?name=`` when it is one of ``choices``; None when absent or empty."""
+        text = request.args.get(name, "")
+        if text in choices:
+            return text
+        if text:
+            self._refuse(
+                _(
+                    "The address asks for %(name)s “%(value)s”, which is none of: %(choices)s. "
+                    "It is ignored.",
+                    name=name,
+                    value=_clipped(text),
+                    choices=", ".join(choices),
+                )
+            )
+        return None
+
+    def _refuse(self, message):
+        if self.download:
+            abort(400, message)
+        flash(message, "warning")
+        self.refused = True
+
+
+def _clipped(text, length=40):
+    """A value typed into the address, short enough to be quoted in a message."""
+    return text if len(text) <= length else text[: length - 1] + "…"
 
 
 def form_page(html, form):

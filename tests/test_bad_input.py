@@ -93,17 +93,39 @@ def test_a_known_center_and_type_still_filter(client, two_tasks, centers):
     assert listed(response) == [cfd.id]
 
 
-def test_a_page_number_too_large_for_the_database_is_an_empty_page(
-    client, login, make_user, two_tasks
+@pytest.mark.parametrize("number", ["99999999999999999999999", "100001", "0", "-1", "abc", "1.5"])
+def test_a_page_number_out_of_range_shows_the_first_page_with_a_notice(
+    client, login, make_user, two_tasks, number
 ):
-    response = client.get("/tasks?page=99999999999999999999999")
-    assert response.status_code == 200
-    assert len(listed(response)) == 2  # out of the form's range: the first page
+    notice = (
+        f"There is no page “{number}” (pages are numbered 1 to 100000): the first page is shown."
+    )
+    response = client.get(f"/tasks?skill=CFD&page={number}")
+    assert response.status_code == 400
+    assert html.escape(notice, quote=False) in page(response)
+    assert listed(response) == [two_tasks.cfd.id]  # the first page, the filter kept
+    assert notice not in page(client.get("/tasks"))  # said once, not kept for the next page
     login(make_user())
-    response = client.get("/tasks/mine?page=99999999999999999999999")
+    for url in ("/tasks/mine", "/notifications"):
+        response = client.get(f"{url}?page={number}")
+        assert response.status_code == 400, url
+        assert html.escape(notice, quote=False) in page(response), url
+
+
+def test_a_page_past_the_last_is_an_empty_page(client, two_tasks):
+    response = client.get("/tasks?page=100000")
     assert response.status_code == 200
-    response = client.get("/notifications?page=99999999999999999999999")
-    assert response.status_code == 200
+    assert listed(response) == []
+
+
+@pytest.mark.parametrize("name, value", [("status", "bogus"), ("sort", "cheapest")])
+def test_an_unknown_status_or_sort_is_refused_at_its_field_and_the_default_applies(
+    client, two_tasks, name, value
+):
+    response = client.get(f"/tasks?{name}={value}&contract_type=consulting")
+    assert response.status_code == 400
+    assert form_errors(response) == {name: [NOT_AN_OPTION]}
+    assert listed(response) == [two_tasks.cfd.id]  # open tasks, newest first
 
 
 # --- NUL characters: a 400 wherever they come, saying where -------------------------------
