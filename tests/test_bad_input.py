@@ -112,6 +112,12 @@ def test_a_page_number_out_of_range_shows_the_first_page_with_a_notice(
         assert html.escape(notice, quote=False) in page(response), url
 
 
+def test_empty_filters_are_their_defaults(client, two_tasks):
+    response = client.get("/tasks?q=&status=&sort=&page=&contract_type=&center_id=")
+    assert response.status_code == 200
+    assert sorted(listed(response)) == sorted([two_tasks.vision.id, two_tasks.cfd.id])
+
+
 def test_a_page_past_the_last_is_an_empty_page(client, two_tasks):
     response = client.get("/tasks?page=100000")
     assert response.status_code == 200
