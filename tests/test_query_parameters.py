@@ -6,21 +6,23 @@ view reads that the list does not name, so a new one cannot slip in untested."""
 
 import datetime as dt
 import html
+import importlib
 import inspect
 import pathlib
+import pkgutil
 import re
 import urllib.parse
 from types import SimpleNamespace
 
 import pytest
+from flask_wtf import FlaskForm
 from wtforms.fields.core import UnboundField
 
+import crowdsource
 from crowdsource.bids import services as bid_services
 from crowdsource.db import transaction, utcnow
-from crowdsource.stats import forms as stats_forms
 from crowdsource.stats import openapi
 from crowdsource.stats import params as p
-from crowdsource.tasks import forms as task_forms
 from crowdsource.tasks import services as task_services
 from tests.helpers import PASSWORD, form_errors
 from tests.payments.support import fund
@@ -206,7 +208,14 @@ READS = [
     re.compile(r"""request\.(?:args|values)\[\s*["']([\w-]+)["']\s*\]"""),
     re.compile(r"""\.choice\(\s*["']([\w-]+)["']"""),
 ]
-FORM_FROM_QUERY = re.compile(r"\b(\w+Form)\(\s*(?:request\.args|args)\s*\)")
+FORM_FROM_QUERY = re.compile(r"\b(\w+Form)\([^()]*\b(?:request\.args|args)\s*\)")
+#: a key read by name in Python, not through a form or QueryArguments: each says why it may
+DIRECT_READS = {
+    ("accounts/org_views.py", "kind"): "checked against OrgKind, refused at its field",
+    ("accounts/signin.py", "next"): "carried to the second step, followed by web.redirect_next",
+    ("web.py", "next"): "web.redirect_next follows only web.is_safe_next targets",
+    ("web.py", "page"): "QueryArguments.page checks it",
+}
 PAGE_HELPER = re.compile(r"\.page\(\)")
 #: other lines that touch the query, and why none reads a key of its own
 OTHER_USES = {
@@ -218,10 +227,20 @@ OTHER_USES = {
     ("stats/api.py", "p.parse(request.args,"): "the API's declarations",
     ("templates/_macros.html", "request.args.to_dict()"): "the pager keeps the filters",
 }
-FORMS = {
-    "TaskFilterForm": task_forms.TaskFilterForm,
-    "DashboardForm": stats_forms.DashboardForm,
-}
+
+
+def _form_classes():
+    """Every FlaskForm of the app, by name (the app's modules imported)."""
+    for module in pkgutil.walk_packages(crowdsource.__path__, "crowdsource."):
+        if ".migrations" not in module.name:
+            importlib.import_module(module.name)
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    return {cls.__name__: cls for cls in subclasses(FlaskForm)}
 
 
 def _is_field(value):
@@ -238,12 +257,18 @@ def test_every_query_parameter_a_view_reads_is_listed():
     listed = {name for _, _, parameters in PAGES.values() for name in parameters}
     listed |= set(REDIRECT_TARGETS.values())
     listed |= {param.name for declared in API.values() for param in declared}
-    read, unexplained = {}, []
+    forms = _form_classes()
+    read, unexplained, unchecked = {}, [], []
     for name, text in _sources():
         for number, line in enumerate(text.splitlines(), 1):
-            keys = [key for pattern in READS for key in pattern.findall(line)]
+            direct = [key for pattern in READS[:2] for key in pattern.findall(line)]
+            if name.endswith(".py"):
+                unchecked += [
+                    f"{name}:{number} {k}" for k in direct if (name, k) not in DIRECT_READS
+                ]
+            keys = direct + READS[2].findall(line)
             for form in FORM_FROM_QUERY.findall(line):
-                keys += [key for key, _ in inspect.getmembers(FORMS[form], _is_field)]
+                keys += [key for key, _ in inspect.getmembers(forms[form], _is_field)]
             if PAGE_HELPER.search(line):
                 keys.append("page")
             for key in keys:
@@ -256,6 +281,7 @@ def test_every_query_parameter_a_view_reads_is_listed():
                 unexplained.append(f"{name}:{number}: {line.strip()}")
     assert {key: where for key, where in read.items() if key not in listed} == {}
     assert unexplained == []
+    assert unchecked == [], "read through a form or web.QueryArguments, or say why not"
     assert {"page", "status", "center_id", "year_from", "format", "lang", "kind", "card"} <= set(
         read
     )
