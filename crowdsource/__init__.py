@@ -102,11 +102,11 @@ def load_user(identity):
 
 def register_request_checks(app):
     """Input no view can use is refused before any view or query sees it: ids too large for
-    their columns (404: the routes' ``int`` converter) and NUL characters (400)."""
-    from crowdsource.web import IdConverter, refuse_nul_characters
+    their columns (404: the routes' ``int`` converter) and control characters (400)."""
+    from crowdsource.web import IdConverter, refuse_control_characters
 
     app.url_map.converters["int"] = IdConverter  # before the blueprints add their routes
-    app.before_request(refuse_nul_characters)
+    app.before_request(refuse_control_characters)
 
 
 #: every module that attaches routes (or commands) to a package's blueprint when imported.

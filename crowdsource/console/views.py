@@ -15,7 +15,7 @@ from crowdsource.db import db, transaction
 from crowdsource.errors import DomainError, refused
 from crowdsource.tasks import moderation
 from crowdsource.tasks.models import Task
-from crowdsource.web import csv_download, form_page, get_or_404
+from crowdsource.web import QueryArguments, csv_download, form_page, get_or_404
 
 #: audit events a page of the trail shows
 TRAIL_PAGE = 50
@@ -159,9 +159,11 @@ def audit_trail():
     if not form.validate():
         html = render_template("console/audit.html", form=form, pagination=None)
         return form_page(html, form)
-    page = request.args.get("page", 1, type=int)
+    arguments = QueryArguments()
+    page = arguments.page()
     pagination = db.paginate(_trail_query(form), page=page, per_page=TRAIL_PAGE, error_out=False)
-    return render_template("console/audit.html", form=form, pagination=pagination)
+    html = render_template("console/audit.html", form=form, pagination=pagination)
+    return html, arguments.status
 
 
 @bp.get("/audit.csv")

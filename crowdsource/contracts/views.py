@@ -4,7 +4,7 @@ the list of a user's contracts."""
 import io
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -15,7 +15,7 @@ from crowdsource.contracts.models import Contract, ContractFile
 from crowdsource.db import db, transaction
 from crowdsource.errors import DomainError, NotFound, refused
 from crowdsource.i18n import current_language
-from crowdsource.web import get_or_404
+from crowdsource.web import QueryArguments, get_or_404
 
 
 def _visible(contract_id):
@@ -57,7 +57,8 @@ def post_message(contract_id):
 def contract_document(contract_id):
     """The printable contract, in the reader's language unless ``?lang=zh|en`` asks for one."""
     contract = _visible(contract_id)
-    language = document.language_of(request.args.get("lang"), current_language())
+    requested = QueryArguments(download=True).choice("lang", list(document.LANGUAGES))
+    language = document.language_of(requested, current_language())
     response = send_file(
         io.BytesIO(document.render(contract, language)),
         mimetype="application/pdf",
