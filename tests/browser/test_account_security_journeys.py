@@ -106,3 +106,31 @@ def test_a_manager_signs_in_with_a_code_from_the_authenticator_app(
     expect(page.get_by_text("You are logged in.")).to_be_visible()
     page.goto(f"{live_server}/manage/payments")
     expect(page.get_by_test_id("manage-payments")).to_be_visible()
+
+
+def test_the_admin_suspends_a_user_who_is_signed_out_and_cannot_sign_in(
+    page, new_page, live_server, people, screenshot
+):
+    solver = new_page()
+    log_in(solver, live_server, people.solver.email)
+    expect(solver.get_by_test_id("user-menu")).to_have_text("Zhao Lei")
+
+    page.goto(f"{live_server}/")
+    page.get_by_role("button", name="English").click()
+    log_in(page, live_server, people.admin.email)
+    page.get_by_test_id("user-menu").wait_for()
+    page.goto(f"{live_server}/console/")
+    page.get_by_label("Name, email or credit code").fill("Zhao")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_test_id("users-found").get_by_role("link", name="Zhao Lei").click()
+    page.get_by_label("Reason").fill("Sent the same bid to every task.")
+    screenshot(page, "suspend")
+    page.get_by_test_id("suspend").click()
+    expect(page.get_by_text("The account is suspended")).to_be_visible()
+    expect(page.get_by_test_id("account-status")).to_contain_text("Sent the same bid")
+
+    solver.reload()
+    expect(solver.get_by_role("link", name="Log in")).to_be_visible()  # signed out
+    log_in(solver, live_server, people.solver.email)
+    expect(solver.get_by_text("This account is suspended.")).to_be_visible()
+    expect(solver.get_by_test_id("user-menu")).to_have_count(0)
