@@ -8,7 +8,7 @@ from flask_login import current_user, fresh_login_required, login_required, logo
 from crowdsource.accounts import bp, links, sessions
 from crowdsource.accounts.forms import ChangeEmailForm, ForgotPasswordForm, ResetPasswordForm
 from crowdsource.accounts.models import LinkPurpose, User, UserSession
-from crowdsource.accounts.signin import record_session_use, sign_in
+from crowdsource.accounts.signin import after_password, record_session_use
 from crowdsource.db import db, transaction
 from crowdsource.errors import DomainError, TooManyAttempts, refused
 from crowdsource.throttle import ClientLimit, client_address
@@ -56,9 +56,10 @@ def reset_password(code):
             status = refused(form, error)
             return render_template("accounts/reset_password.html", form=form), status
         logout_user()  # whoever was signed in here: the reset ended their session
-        sign_in(db.session.get(User, user.id))
         flash(_("Your new password is set. Every other session has been logged out."), "success")
-        return redirect(url_for("home.index"))
+        # A second factor is still asked: the mailbox alone does not sign anyone in.
+        second_step = after_password(db.session.get(User, user.id))
+        return second_step or redirect(url_for("home.index"))
     return form_page(render_template("accounts/reset_password.html", form=form), form)
 
 

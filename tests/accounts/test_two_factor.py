@@ -192,3 +192,16 @@ def test_the_secret_is_not_stored(app, make_user):
     row = db.session.scalar(sa.select(TwoFactor))
     assert secret not in row.nonce and len(secret) == 32
     assert found.created_at <= utcnow()
+
+
+def test_a_password_reset_still_asks_for_the_second_factor(client, make_user, login, outbox):
+    user = make_user()
+    login(user)
+    totp, _ = turn_on(client, user)
+    client.post("/logout")
+    client.post("/password/forgot", data={"email": user.email})
+    path = re.search(r"http://crowdsource\.test(/password/reset/\S+)", outbox[-1].body).group(1)
+    new = "a fresh and long passphrase"
+    response = client.post(path, data={"password": new, "confirm": new})
+    assert response.status_code == 302 and response.location.endswith("/login/two-factor")
+    assert not signed_in(client)  # the mailbox alone signs nobody in
