@@ -2,7 +2,7 @@
 address and the sessions: security_views)."""
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, fresh_login_required, login_required
 
@@ -18,7 +18,7 @@ from crowdsource.accounts.signin import sign_in, sign_out
 from crowdsource.db import db, transaction
 from crowdsource.errors import DomainError, refused
 from crowdsource.i18n import current_language
-from crowdsource.throttle import ClientLimit, client_address
+from crowdsource.throttle import client_address
 from crowdsource.web import ConfirmForm, form_page, get_or_404, redirect_next
 
 
@@ -57,24 +57,8 @@ def register():
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        config = current_app.config
-        client = client_address()
-        failures_of_client = ClientLimit(
-            current_app,
-            "login-failures",
-            client,
-            config["LOGIN_THROTTLE_CLIENT_FAILURES"],
-            config["LOGIN_THROTTLE_MINUTES"] * 60,
-        )
         with transaction():
-            user = services.authenticate(
-                form.email.data,
-                form.password.data,
-                ip=client,
-                max_failures=config["LOGIN_THROTTLE_FAILURES"],
-                window_minutes=config["LOGIN_THROTTLE_MINUTES"],
-                client_limit=failures_of_client,
-            )
+            user = services.authenticate(form.email.data, form.password.data, client_address())
         if user is not None:
             sign_in(user, remember=form.remember.data)
             flash(_("You are logged in."), "success")
