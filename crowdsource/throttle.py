@@ -21,13 +21,18 @@ whole site: looser, never off. Errors of the counting are logged and swallowed.
 
 import contextlib
 import dataclasses
+import datetime as dt
 import ipaddress
 import logging
 import time
 from collections.abc import Callable
 
 from flask import current_app, g, request
+from flask_babel import format_timedelta
+from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter, RateLimitExceeded
+
+from crowdsource.errors import TooManyAttempts
 
 log = logging.getLogger(__name__)
 
@@ -294,6 +299,41 @@ def init_app(app):
 def reset(app):
     """Forget every count (the tests, between one test and the next)."""
     app.extensions["throttle"].limiter.storage.reset()
+
+
+def _content_refusals():
+    """What a person is told when posting ``kind`` faster than its limits allow."""
+    return {
+        "questions": _l("You have asked many questions in a short time."),
+        "answers": _l("You have answered many questions in a short time."),
+        "messages": _l("You have sent many messages in a short time."),
+        "bids": _l("You have placed many bids in a short time."),
+        "uploads": _l("You have uploaded many files in a short time."),
+        "registrations": _l("Many accounts have been created from your address in a short time."),
+    }
+
+
+def limit_content(kind, user=None):
+    """Count one post of ``kind`` (one of CONTENT_KINDS) by ``user`` (None: nobody signed in)
+    from this client address. Raises TooManyAttempts (429) past a limit, counting nothing: the
+    view shows the form again as typed, with the message and when to try again."""
+    keys = {"client": client_address()}
+    if user is not None and getattr(user, "is_authenticated", False):
+        keys["account"] = str(user.id)
+    else:
+        keys["account"] = "anonymous:" + keys["client"]
+    try:
+        spend(kind, **keys)
+    except Exhausted as refusal:
+        wait = format_timedelta(
+            dt.timedelta(seconds=refusal.retry_after), threshold=1.1, add_direction=False
+        )
+        message = _l(
+            "%(what)s Please try again in %(wait)s; what you wrote is kept below.",
+            what=_content_refusals()[kind],
+            wait=wait,
+        )
+        raise TooManyAttempts(message, retry_after=refusal.retry_after) from None
 
 
 class ClientLimit:

@@ -18,7 +18,7 @@ from crowdsource.accounts.signin import sign_in, sign_out
 from crowdsource.db import db, transaction
 from crowdsource.errors import DomainError, refused
 from crowdsource.i18n import current_language
-from crowdsource.throttle import client_address
+from crowdsource.throttle import client_address, limit_content
 from crowdsource.web import ConfirmForm, form_page, get_or_404, redirect_next
 
 
@@ -31,13 +31,15 @@ def register():
         form.locale.data = current_language()
     if form.validate_on_submit():
         try:
+            limit_content("registrations")
             with transaction():
                 user = services.register_user(
                     form.email.data, form.password.data, form.display_name.data, form.locale.data
                 )
                 links.send_verification(user)
         except DomainError as error:
-            refused(form, error)
+            status = refused(form, error)
+            return render_template("accounts/register.html", form=form), status
         else:
             sign_in(user)
             flash(_("Welcome to Crowdsource, %(name)s!", name=user.display_name), "success")

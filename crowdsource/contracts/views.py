@@ -15,6 +15,7 @@ from crowdsource.contracts.models import Contract, ContractFile
 from crowdsource.db import db, transaction
 from crowdsource.errors import DomainError, NotFound, refused
 from crowdsource.i18n import current_language
+from crowdsource.throttle import limit_content
 from crowdsource.web import get_or_404
 
 
@@ -42,6 +43,7 @@ def post_message(contract_id):
     if not form.validate_on_submit():
         return page.render(contract, 400, typed)
     try:
+        limit_content("messages", current_user)
         with transaction():
             messages.post_message(current_user, contract, form.body.data, form.files.data)
     except DomainError as error:

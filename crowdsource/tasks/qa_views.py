@@ -9,6 +9,7 @@ from crowdsource.errors import DomainError, refused
 from crowdsource.tasks import access, attachments, bp, page, questions, services
 from crowdsource.tasks.forms import AnswerForm, AttachmentForm, QuestionForm
 from crowdsource.tasks.models import Question, Task, TaskAttachment
+from crowdsource.throttle import limit_content
 from crowdsource.web import ConfirmForm, get_or_404, require_valid
 
 
@@ -39,6 +40,7 @@ def ask(task_id):
     if not form.validate_on_submit():
         return _typed_again(task, "ask", question_form=form)
     try:
+        limit_content("questions", current_user)
         with transaction():
             question = questions.ask(current_user, task, form.body.data)
     except DomainError as error:
@@ -57,6 +59,7 @@ def answer(question_id):
     if not form.validate_on_submit():
         return _typed_again(task, "answer", answer_form=form, answer_to=question.id)
     try:
+        limit_content("answers", current_user)
         with transaction():
             questions.answer(current_user, question, form.answer.data)
     except DomainError as error:
@@ -73,11 +76,14 @@ def upload(task_id):
     form = AttachmentForm()
     require_valid(form)
     try:
+        limit_content("uploads", current_user)
         with transaction():
             attachment = attachments.add(current_user, task, form.file.data)
     except DomainError as error:
         form.file.errors.append(error.message)
-        return render_template("tasks/upload_refused.html", task=task, form=form), 400
+        return render_template("tasks/upload_refused.html", task=task, form=form), min(
+            error.status_code, 429
+        )
     flash(_("%(name)s is attached.", name=attachment.original_name), "success")
     return _back(task, "attachments")
 
