@@ -56,9 +56,31 @@ def post_message(actor, contract, body, file_storages, now=None):
     return message
 
 
+#: messages on one page of a contract
+MESSAGES_PER_PAGE = 30
+
+
+def page_of_contract(contract, page=None):
+    """One page of the contract's messages, oldest first (a Flask-SQLAlchemy Pagination): the
+    last page, with the latest messages, unless ``page`` asks for another; a page past the
+    end is empty."""
+    if page is None:
+        count = db.session.scalar(
+            sa.select(sa.func.count(ContractMessage.id)).where(
+                ContractMessage.contract_id == contract.id
+            )
+        )
+        page = max(1, -(-count // MESSAGES_PER_PAGE))
+    return db.paginate(_query(contract), page=page, per_page=MESSAGES_PER_PAGE, error_out=False)
+
+
 def of_contract(contract):
     """The contract's messages, oldest first, with their files and authors."""
-    query = (
+    return list(db.session.scalars(_query(contract)))
+
+
+def _query(contract):
+    return (
         sa.select(ContractMessage)
         .where(ContractMessage.contract_id == contract.id)
         .options(
@@ -66,4 +88,3 @@ def of_contract(contract):
         )
         .order_by(ContractMessage.created_at, ContractMessage.id)
     )
-    return list(db.session.scalars(query))

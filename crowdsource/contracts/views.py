@@ -30,7 +30,8 @@ def _visible(contract_id):
 @bp.get("/contracts/<int:contract_id>")
 @login_required
 def show(contract_id):
-    return page.render(_visible(contract_id))
+    messages_page = request.args.get("page", type=int)
+    return page.render(_visible(contract_id), messages_page=messages_page)
 
 
 @bp.post("/contracts/<int:contract_id>/messages")

@@ -31,7 +31,7 @@ def ask(actor, task, body, now=None):
     notify(
         members,
         Kind.QUESTION_ASKED,
-        f"/tasks/{task.id}#question-{question.id}",
+        f"/tasks/{task.id}?question={question.id}#question-{question.id}",
         task,
         task=task.title,
         question=body[:300],
@@ -55,7 +55,7 @@ def answer(actor, question, text, now=None):
     notify(
         [question.asker],
         Kind.QUESTION_ANSWERED,
-        f"/tasks/{task.id}#question-{question.id}",
+        f"/tasks/{task.id}?question={question.id}#question-{question.id}",
         task,
         task=task.title,
         answer=text[:300],
@@ -78,12 +78,32 @@ def visible_questions(user, task):
     """The questions the user may read on the task, oldest first: all of them for the
     enterprise, answered ones plus their own for everyone else; none before an NDA is accepted
     (the answers are as confidential as the description they explain)."""
-    if not access.can_view_full(user, task):
-        return []
+    return list(db.session.scalars(_visible_query(user, task)))
+
+
+#: questions on one page of a task
+QUESTIONS_PER_PAGE = 20
+
+
+def page_of_visible(user, task, page=None, showing=None):
+    """One page of :func:`visible_questions` (a Flask-SQLAlchemy Pagination): ``page``, or the
+    page that shows the question ``showing`` (an id; a link to a question), else the first; a
+    page past the end is empty."""
+    query = _visible_query(user, task)
+    if page is None and showing is not None:
+        before = query.where(Question.id <= showing).order_by(None)
+        position = db.session.scalar(sa.select(sa.func.count()).select_from(before.subquery()))
+        page = max(1, -(-position // QUESTIONS_PER_PAGE))
+    return db.paginate(query, page=page or 1, per_page=QUESTIONS_PER_PAGE, error_out=False)
+
+
+def _visible_query(user, task):
     query = sa.select(Question).where(Question.task_id == task.id).order_by(Question.id)
+    if not access.can_view_full(user, task):
+        return query.where(sa.false())
     if not access.is_member(user, task):
         condition = Question.answer.is_not(None)
         if getattr(user, "is_authenticated", False):
             condition = sa.or_(condition, Question.asker_id == user.id)
         query = query.where(condition)
-    return list(db.session.scalars(query.options(sa.orm.joinedload(Question.asker))))
+    return query.options(sa.orm.joinedload(Question.asker))

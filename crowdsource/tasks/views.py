@@ -18,7 +18,7 @@ from crowdsource.tasks.forms import (
 )
 from crowdsource.tasks.models import Task, TaskInvitation, TaskStatus
 from crowdsource.text import split_tags
-from crowdsource.web import INVALID_FORM_STATUS, ConfirmForm, form_page, get_or_404
+from crowdsource.web import INVALID_FORM_STATUS, MAX_ID, ConfirmForm, form_page, get_or_404
 
 #: task form fields shown but not changeable once the task is published
 FIXED_WHEN_OPEN = (
@@ -172,7 +172,12 @@ def edit(task_id):
 def show(task_id):
     task = get_or_404(Task, task_id)
     access.require_view(current_user, task)
-    return page.render(task)
+    showing = request.args.get("question", type=int)  # a link to one question: its page
+    return page.render(
+        task,
+        questions_page=request.args.get("page", type=int),
+        showing=showing if showing is not None and 0 < showing <= MAX_ID else None,
+    )
 
 
 @bp.post("/tasks/<int:task_id>/<any(publish, close, nda):action>")
