@@ -16,7 +16,7 @@ from crowdsource.accounts.forms import (
 from crowdsource.accounts.models import Membership, User
 from crowdsource.accounts.signin import sign_in, sign_out
 from crowdsource.db import db, transaction
-from crowdsource.errors import DomainError, refused
+from crowdsource.errors import DomainError, TooManyAttempts, refused
 from crowdsource.i18n import current_language
 from crowdsource.throttle import client_address, limit_content
 from crowdsource.web import ConfirmForm, form_page, get_or_404, redirect_next
@@ -38,8 +38,8 @@ def register():
                 )
                 links.send_verification(user)
         except DomainError as error:
-            status = refused(form, error)
-            return render_template("accounts/register.html", form=form), status
+            if refused(form, error) == TooManyAttempts.status_code:
+                return render_template("accounts/register.html", form=form), 429
         else:
             sign_in(user)
             flash(_("Welcome to Crowdsource, %(name)s!", name=user.display_name), "success")

@@ -13,7 +13,7 @@ from crowdsource.bids import bp, services
 from crowdsource.bids.forms import BidForm, RejectForm
 from crowdsource.bids.models import Bid, BidStatus
 from crowdsource.db import db, transaction
-from crowdsource.errors import DomainError, refused
+from crowdsource.errors import DomainError, TooManyAttempts, refused
 from crowdsource.money import fen_to_yuan_text, format_bps
 from crowdsource.payments import policy
 from crowdsource.tasks import access
@@ -96,8 +96,8 @@ def place(task_id):
             with transaction():
                 bid = services.place_bid(current_user, task, _details(form))
         except DomainError as error:
-            status = refused(form, error)
-            return render_template("bids/form.html", form=form, task=task, bid=None), status
+            if refused(form, error) == TooManyAttempts.status_code:
+                return render_template("bids/form.html", form=form, task=task, bid=None), 429
         else:
             flash(_("Your bid has been submitted."), "success")
             return redirect(url_for("bids.show", bid_id=bid.id))

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crowdsource.db import transaction
-from crowdsource.errors import DomainError, refused
+from crowdsource.errors import DomainError, TooManyAttempts, refused
 from crowdsource.tasks import access, attachments, bp, page, questions, services
 from crowdsource.tasks.forms import AnswerForm, AttachmentForm, QuestionForm
 from crowdsource.tasks.models import Question, Task, TaskAttachment
@@ -81,9 +81,8 @@ def upload(task_id):
             attachment = attachments.add(current_user, task, form.file.data)
     except DomainError as error:
         form.file.errors.append(error.message)
-        return render_template("tasks/upload_refused.html", task=task, form=form), min(
-            error.status_code, 429
-        )
+        status = 429 if isinstance(error, TooManyAttempts) else 400
+        return render_template("tasks/upload_refused.html", task=task, form=form), status
     flash(_("%(name)s is attached.", name=attachment.original_name), "success")
     return _back(task, "attachments")
 
