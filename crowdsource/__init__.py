@@ -110,11 +110,11 @@ def load_user(identity):
 
 def register_request_checks(app):
     """Input no view can use is refused before any view or query sees it: ids too large for
-    their columns (404: the routes' ``int`` converter) and NUL characters (400)."""
-    from crowdsource.web import IdConverter, refuse_nul_characters
+    their columns (404: the routes' ``int`` converter) and control characters (400)."""
+    from crowdsource.web import IdConverter, refuse_control_characters
 
     app.url_map.converters["int"] = IdConverter  # before the blueprints add their routes
-    app.before_request(refuse_nul_characters)
+    app.before_request(refuse_control_characters)
 
 
 #: every module that attaches routes (or commands) to a package's blueprint when imported.
@@ -122,6 +122,7 @@ def register_request_checks(app):
 VIEW_MODULES = (
     "crowdsource.accounts.views",
     "crowdsource.accounts.security_views",
+    "crowdsource.accounts.two_factor_views",
     "crowdsource.accounts.org_views",
     "crowdsource.accounts.center_views",
     "crowdsource.tasks.views",
@@ -138,6 +139,7 @@ VIEW_MODULES = (
     "crowdsource.stats.views",
     "crowdsource.stats.api",
     "crowdsource.stats.cli",
+    "crowdsource.console.views",
 )
 
 
@@ -145,6 +147,7 @@ def register_blueprints(app):
     from crowdsource import (
         accounts,
         bids,
+        console,
         contracts,
         disputes,
         home,
@@ -157,7 +160,17 @@ def register_blueprints(app):
     for name in VIEW_MODULES:
         importlib.import_module(name)
     app.register_blueprint(home.bp)
-    for package in (accounts, tasks, bids, contracts, disputes, notifications, payments, stats):
+    for package in (
+        accounts,
+        tasks,
+        bids,
+        contracts,
+        disputes,
+        notifications,
+        payments,
+        stats,
+        console,
+    ):
         app.register_blueprint(package.bp)
 
 

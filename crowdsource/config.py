@@ -222,6 +222,12 @@ class BaseSettings:
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     LOGIN_THROTTLE_FAILURES = 5
     LOGIN_THROTTLE_MINUTES = 15
+    #: managers of centers and the admin must sign in with a second factor (TOTP)
+    TWO_FACTOR_FOR_STAFF = True
+    #: wrong second-factor codes of one account per 15 minutes before it must wait
+    TWO_FACTOR_TRIES = 5
+    #: how long the second step of a sign-in waits for its code after the password
+    TWO_FACTOR_PENDING_MINUTES = 5
     #: a session without "remember me" ends after this long without a request
     SESSION_IDLE_HOURS = 12
     #: how long a mailed link to set a new password works, and one to verify an address

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
-from crowdsource.accounts import centers, services
+from crowdsource.accounts import centers, identity, services
 from crowdsource.accounts.models import Membership, Organization, Role
 from crowdsource.bids import services as bids
 from crowdsource.contracts import workflow
@@ -245,7 +245,8 @@ def seed():
             continue
         center = centers.find_center(center_code)
         organization = Organization(
-            name=name,
+            name=identity.normalize_name(name),
+            name_key=identity.name_key(name),
             kind=kind,
             ownership=ownership,
             credit_code=code,

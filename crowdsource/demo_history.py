@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
-from crowdsource.accounts import centers, services
+from crowdsource.accounts import centers, identity, services
 from crowdsource.accounts.credit_code import check_character
 from crowdsource.accounts.models import Membership, Organization, Role, User
 from crowdsource.bids import services as bids
@@ -123,7 +123,8 @@ def _enterprises():
     for number, (name, center_code, email, owner_name) in enumerate(ENTERPRISES, start=1):
         owner = _person(email, owner_name)
         organization = Organization(
-            name=name,
+            name=identity.normalize_name(name),
+            name_key=identity.name_key(name),
             kind="enterprise",
             credit_code=_credit_code(number),
             center=centers.find_center(center_code),

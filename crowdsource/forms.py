@@ -7,6 +7,9 @@ from wtforms.validators import DataRequired, InputRequired, Length
 
 from crowdsource.money import MoneyError, parse_percent_bps, parse_yuan
 
+#: what a choice says of a value that is none of its options (typed into the address)
+NOT_AN_OPTION = _l("This is not one of the options. Choose one from the list.")
+
 
 def required():
     return InputRequired(message=_l("This field is required."))

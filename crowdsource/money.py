@@ -3,7 +3,8 @@
 Never floats: input text is parsed with Decimal and must have at most two decimals.
 """
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from typing import NewType
 
 from flask_babel import format_decimal
@@ -28,20 +29,45 @@ def _decimals(number: Decimal) -> float:
     return -exponent if isinstance(exponent, int) else float("inf")
 
 
+#: full-width digits, comma, full stop and percent sign (typed with a Chinese input method) as
+#: the ASCII ones
+FULL_WIDTH = str.maketrans("０１２３４５６７８９，．％", "0123456789,.%")
+#: an amount as people write it: digits, grouped in threes by commas or not at all, with
+#: decimals or not ("12500", "12,500.50", ".5"); a minus only to say that it is not allowed
+AMOUNT = re.compile(r"-?(?:[1-9][0-9]{0,2}(?:,[0-9]{3})+|[0-9]+)?(?:\.[0-9]*)?")
+#: a number with separators in the wrong places ("1,0,0", "10,00", "1_000", ",100")
+MISGROUPED = re.compile(r"-?[0-9,_]*[,_][0-9,_]*(?:\.[0-9]*)?")
+
+
+def _number(text: str) -> Decimal | None:
+    """The number ``text`` writes in the AMOUNT grammar, or None."""
+    if not AMOUNT.fullmatch(text) or not any(c.isdigit() for c in text):
+        return None
+    return Decimal(text.replace(",", ""))
+
+
 def parse_yuan(text: str | None, allow_zero: bool = False) -> Fen:
-    """Fen for a yuan amount typed by a user ("1,234.5" → 123450); raises MoneyError."""
-    cleaned = (text or "").strip().replace(",", "").replace("，", "").lstrip("¥￥")
+    """Fen for a yuan amount typed by a user ("1,234.5" → 123450); raises MoneyError.
+
+    Thousands are grouped by commas in threes or not at all; full-width digits and commas and
+    a leading ¥ (or ￥) are accepted as typed with a Chinese input method."""
+    cleaned = (text or "").strip().translate(FULL_WIDTH)
+    if cleaned[:1] in ("¥", "￥"):
+        cleaned = cleaned[1:].lstrip()
     if not cleaned:
         raise MoneyError(_l("Enter an amount."))
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        raise MoneyError(_l("Enter an amount in yuan, e.g. 12500 or 12500.50.")) from None
+    amount = _number(cleaned)
+    if amount is None:
+        if MISGROUPED.fullmatch(cleaned):
+            raise MoneyError(
+                _l("Group the digits in threes with commas, e.g. 12,500 or 1,250,000.50.")
+            )
+        raise MoneyError(_l("Enter an amount in yuan, e.g. 12500 or 12500.50."))
     if _decimals(amount) > 2:
         raise MoneyError(_l("Use at most two decimals (fen)."))
     if amount < 0:
         raise MoneyError(_l("The amount must be more than zero."))
-    # Compared before converting: "1e999999" would take seconds to become an int, or overflow.
+    # Compared before converting: a number of many digits would take long to become an int.
     if amount > Decimal(MAX_FEN) / 100:
         raise MoneyError(_l("The amount is too large."))
     fen = Fen(int(amount * 100))
@@ -66,14 +92,15 @@ def format_money(fen: Fen | None) -> str:
 
 
 def parse_percent_bps(text: str | None) -> int:
-    """Basis points for a percentage typed by a user ("12.5" → 1250); raises MoneyError."""
-    cleaned = (text or "").strip().rstrip("%").strip()
+    """Basis points for a percentage typed by a user ("12.5" → 1250); raises MoneyError.
+    Digits and decimals only (no separators: a percentage is at most 100), full-width ones too.
+    """
+    cleaned = (text or "").strip().translate(FULL_WIDTH).removesuffix("%").strip()
     if not cleaned:
         return 0
-    try:
-        percent = Decimal(cleaned)
-    except InvalidOperation:
-        raise MoneyError(_l("Enter a percentage, e.g. 10 or 12.5.")) from None
+    percent = _number(cleaned) if "," not in cleaned else None
+    if percent is None:
+        raise MoneyError(_l("Enter a percentage, e.g. 10 or 12.5."))
     if _decimals(percent) > 2:
         raise MoneyError(_l("Use at most two decimals."))
     if percent < 0 or percent > 100:

@@ -46,7 +46,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from crowdsource import create_app, throttle
 from crowdsource.accounts import centers as center_services
-from crowdsource.accounts import orgs, services
+from crowdsource.accounts import identity, orgs, services
 from crowdsource.accounts.models import Organization
 from crowdsource.audit import POSTGRESQL_NO_TRUNCATE as AUDIT_NO_TRUNCATE
 from crowdsource.audit import SQLITE_APPEND_ONLY as AUDIT_APPEND_ONLY
@@ -213,6 +213,9 @@ def app_config(database_url, **overrides):
         "RATELIMIT_STORAGE_URI": None,
         # one notification per event unless a test asks for digests
         "NOTIFICATION_DIGEST_AFTER": 0,
+        # Managers and admins of the tests sign in with a password only; the two-factor tests
+        # turn the rule on (tests/accounts/test_two_factor.py).
+        "TWO_FACTOR_FOR_STAFF": False,
     }
     config.update(overrides)
     return config
@@ -550,7 +553,8 @@ def make_org(db, centers):
 
 def org_builder(centers):
     """``make(owner, name=…, kind=…, ownership=None, center=None)``: an organization (Qingdao's
-    by default) with the next of CREDIT_CODES (the fixture ``make_org``)."""
+    by default) with the next of CREDIT_CODES (the fixture ``make_org``), named "Haian Robotics"
+    unless named or that name is taken (then "Haian Robotics 2", 3, …)."""
     codes = iter(CREDIT_CODES)
 
     def next_code():
@@ -558,11 +562,17 @@ def org_builder(centers):
         taken = set(_db.session.scalars(sa.select(Organization.credit_code)))
         return next(code for code in codes if code not in taken)
 
-    def make(owner, name="Haian Robotics", kind="enterprise", ownership=None, center=None):
+    def free_name():
+        """The first default name no organization's looks like."""
+        taken = set(_db.session.scalars(sa.select(Organization.name_key)))
+        names = ("Haian Robotics", *(f"Haian Robotics {number}" for number in range(2, 1000)))
+        return next(name for name in names if identity.name_key(name) not in taken)
+
+    def make(owner, name=None, kind="enterprise", ownership=None, center=None):
         with transaction():
             return orgs.create_organization(
                 owner,
-                name,
+                name or free_name(),
                 kind,
                 ownership,
                 next_code(),

@@ -15,7 +15,15 @@ from tests.helpers import PASSWORD, form_errors, table_counts
 from tests.tasks.helpers import LISTED
 
 NOT_AN_OPTION = "This is not one of the options. Choose one from the list."
-NUL_REFUSED = "The request contains a NUL character (code 0), which is not accepted."
+IN_THE_ADDRESS = "The address contains a control character (code 0), which is not accepted."
+IN_A_PARAMETER = (
+    "The address contains a control character (code 0) in its parameter {}, which is not accepted."
+)
+IN_A_FIELD = (
+    "The field {} contains a control character (code 0), which is not accepted. "
+    "Remove it and send the form again."
+)
+IN_THE_REQUEST = "The request contains a control character (code 0), which is not accepted."
 
 
 @pytest.fixture
@@ -85,46 +93,75 @@ def test_a_known_center_and_type_still_filter(client, two_tasks, centers):
     assert listed(response) == [cfd.id]
 
 
-def test_a_page_number_too_large_for_the_database_is_an_empty_page(
-    client, login, make_user, two_tasks
+@pytest.mark.parametrize("number", ["99999999999999999999999", "100001", "0", "-1", "abc", "1.5"])
+def test_a_page_number_out_of_range_shows_the_first_page_with_a_notice(
+    client, login, make_user, two_tasks, number
 ):
-    response = client.get("/tasks?page=99999999999999999999999")
-    assert response.status_code == 200
-    assert len(listed(response)) == 2  # out of the form's range: the first page
+    notice = (
+        f"There is no page “{number}” (pages are numbered 1 to 100000): the first page is shown."
+    )
+    response = client.get(f"/tasks?skill=CFD&page={number}")
+    assert response.status_code == 400
+    assert html.escape(notice, quote=False) in page(response)
+    assert listed(response) == [two_tasks.cfd.id]  # the first page, the filter kept
+    assert notice not in page(client.get("/tasks"))  # said once, not kept for the next page
     login(make_user())
-    response = client.get("/tasks/mine?page=99999999999999999999999")
-    assert response.status_code == 200
-    response = client.get("/notifications?page=99999999999999999999999")
-    assert response.status_code == 200
+    for url in ("/tasks/mine", "/notifications"):
+        response = client.get(f"{url}?page={number}")
+        assert response.status_code == 400, url
+        assert html.escape(notice, quote=False) in page(response), url
 
 
-# --- NUL characters: a 400 wherever they come --------------------------------------------
+def test_empty_filters_are_their_defaults(client, two_tasks):
+    response = client.get("/tasks?q=&status=&sort=&page=&contract_type=&center_id=")
+    assert response.status_code == 200
+    assert sorted(listed(response)) == sorted([two_tasks.vision.id, two_tasks.cfd.id])
+
+
+def test_a_page_past_the_last_is_an_empty_page(client, two_tasks):
+    response = client.get("/tasks?page=100000")
+    assert response.status_code == 200
+    assert listed(response) == []
+
+
+@pytest.mark.parametrize("name, value", [("status", "bogus"), ("sort", "cheapest")])
+def test_an_unknown_status_or_sort_is_refused_at_its_field_and_the_default_applies(
+    client, two_tasks, name, value
+):
+    response = client.get(f"/tasks?{name}={value}&contract_type=consulting")
+    assert response.status_code == 400
+    assert form_errors(response) == {name: [NOT_AN_OPTION]}
+    assert listed(response) == [two_tasks.cfd.id]  # open tasks, newest first
+
+
+# --- NUL characters: a 400 wherever they come, saying where -------------------------------
+# (every route and input: tests/test_control_characters.py)
 
 
 @pytest.mark.parametrize(
-    "url",
+    "url, message",
     [
-        "/tasks?skill=machine%00vision",
-        "/tasks?q=solder%00",
-        "/tasks?sk%00ill=x",
-        "/centers?x=%00",
-        "/api/v1/centers/qing%00dao",
+        ("/tasks?skill=machine%00vision", IN_A_PARAMETER.format("skill")),
+        ("/tasks?q=solder%00", IN_A_PARAMETER.format("q")),
+        ("/tasks?sk%00ill=x", IN_THE_ADDRESS),
+        ("/centers?x=%00", IN_A_PARAMETER.format("x")),
+        ("/api/v1/centers/qing%00dao", IN_THE_ADDRESS),
     ],
 )
-def test_a_nul_in_the_address_is_refused(client, two_tasks, url):
+def test_a_nul_in_the_address_is_refused(client, two_tasks, url, message):
     response = client.get(url)
     assert response.status_code == 400
     if url.startswith("/api/"):
-        assert response.get_json() == {"error": NUL_REFUSED}
+        assert response.get_json() == {"error": message}
     else:
-        assert NUL_REFUSED in page(response)
+        assert message in page(response)
 
 
 @pytest.mark.parametrize("name", ["q", "skill", "center"])
 def test_the_api_names_the_parameter_with_a_nul(client, two_tasks, name):
     response = client.get(f"/api/v1/tasks?{name}=machine%00vision")
     assert response.status_code == 400
-    assert response.get_json() == {"error": f"{name} contains control characters."}
+    assert response.get_json() == {"error": IN_A_PARAMETER.format(name)}
 
 
 def test_a_nul_in_the_registration_email_is_refused_and_nothing_stored(client, db):
@@ -140,7 +177,7 @@ def test_a_nul_in_the_registration_email_is_refused_and_nothing_stored(client, d
         },
     )
     assert response.status_code == 400
-    assert NUL_REFUSED in page(response)
+    assert IN_A_FIELD.format("email") in page(response)
     assert table_counts() == before
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
 
@@ -149,6 +186,7 @@ def test_a_nul_in_a_login_or_json_body_is_refused(client, db, make_user):
     user = make_user()
     response = client.post("/login", data={"email": user.email + "\x00", "password": PASSWORD})
     assert response.status_code == 400
+    assert IN_A_FIELD.format("email") in page(response)
     response = client.post(
         "/payments/stripe/webhook",
         data=json.dumps({"type": "checkout.session.completed", "id": "evt_\u0000"}),
@@ -156,7 +194,7 @@ def test_a_nul_in_a_login_or_json_body_is_refused(client, db, make_user):
         csrf=False,
     )
     assert response.status_code == 400
-    assert NUL_REFUSED in page(response)
+    assert IN_THE_REQUEST in page(response)
 
 
 # --- ids too large for their column: nothing there --------------------------------------
@@ -183,11 +221,30 @@ def test_the_language_switcher_refuses_a_target_with_control_characters(client, 
     assert '<html lang="zh-CN">' in page(client.get("/"))  # the language did change
 
 
-def test_login_refuses_a_next_with_a_newline(client, db, make_user):
+@pytest.mark.parametrize("target", ["/tasks\x01", "/tasks\x7f", "/tasks\revil"])
+def test_a_target_with_other_control_characters_is_refused_and_nothing_changes(client, target):
+    response = client.post("/language", data={"lang": "zh_CN", "next": target})
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert '<html lang="en">' in page(client.get("/"))
+
+
+def test_a_next_with_a_newline_in_the_address_is_refused_before_login(client, db, make_user):
     user = make_user()
     response = client.post(
         "/login?next=/tasks%0d%0aSet-Cookie:%20stolen=1",
         data={"email": user.email, "password": PASSWORD},
+    )
+    assert response.status_code == 400  # a line break in a query parameter: nobody typed it
+    assert "Location" not in response.headers
+    assert "stolen" not in response.headers.get("Set-Cookie", "")
+
+
+def test_login_refuses_a_next_with_a_newline(client, db, make_user):
+    user = make_user()
+    response = client.post(
+        "/login",
+        data={"email": user.email, "password": PASSWORD, "next": "/tasks\r\nSet-Cookie: a=1"},
     )
     assert response.status_code == 302
     assert response.headers["Location"] == "/"

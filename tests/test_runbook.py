@@ -31,6 +31,7 @@ import urllib.parse
 import uuid
 from pathlib import Path
 
+import pyotp
 import pytest
 import redis
 import sqlalchemy as sa
@@ -212,6 +213,21 @@ def csrf_token(page):
     return html.unescape(re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1])
 
 
+def set_up_two_factor(get, post):
+    """The admin's first sign-in: every page sends them to the two-factor setup, which they
+    go through with an authenticator app (pyotp here). ``get(path)`` and ``post(path, form)``
+    return ``(status, page)`` in the admin's session."""
+    status, _ = get("/admin/jobs")
+    assert status == 302  # to the setup: the admin moves money
+    status, page = get("/account/two-factor")
+    post("/account/two-factor/start", {"csrf_token": csrf_token(page)})
+    status, page = get("/account/two-factor")
+    secret = re.search(r'data-testid="totp-secret">([A-Z2-7 ]+)<', page)[1].replace(" ", "")
+    form = {"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_token(page)}
+    status, page = post("/account/two-factor/confirm", form)
+    assert status == 200 and 'data-testid="recovery-codes"' in page
+
+
 def test_the_runbook_writes_every_setting_once_readable_by_root_only(site):
     settings, values = site["settings"], site["values"]
     assert settings["CROWDSOURCE_ENV"] == "production"
@@ -249,6 +265,16 @@ def test_the_admin_logs_in_and_the_centers_exist(site, monkeypatch):
             **https,
         )
         assert response.status_code == 302, response.get_data(as_text=True)
+
+        def get(path):
+            response = client.get(path, **https)
+            return response.status_code, response.get_data(as_text=True)
+
+        def post(path, form):
+            response = client.post(path, data=form, **https)
+            return response.status_code, response.get_data(as_text=True)
+
+        set_up_two_factor(get, post)
         assert client.get("/admin/jobs", **https).status_code == 200  # an admin's page
         with app.app_context():
             assert find_center("qingdao").parent.code == "shandong"
@@ -375,8 +401,15 @@ def test_the_services_serve_the_admin_and_run_the_scheduled_sweep(site, tmp_path
         }
         response, _ = http_request(port, "POST", "/login", form, cookie)
         assert response.status == 302, "the admin could not log in"
-        response, _ = http_request(port, "GET", "/admin/jobs", cookie=session_cookie(response))
-        assert response.status == 200
+        cookies = [session_cookie(response)]
+
+        def call(method, path, form=None):
+            response, page = http_request(port, method, path, form, cookies[-1])
+            cookies.append(session_cookie(response) or cookies[-1])
+            return response.status, page
+
+        set_up_two_factor(lambda path: call("GET", path), lambda p, f: call("POST", p, f))
+        assert call("GET", "/admin/jobs")[0] == 200
 
         # rq cron enqueues the scheduled sweep at its start; the worker runs it and records it.
         queues = redis.Redis.from_url(TEST_REDIS_URL)

@@ -185,3 +185,24 @@ class ResetPasswordForm(FlaskForm):
 class ChangeEmailForm(FlaskForm):
     email = _email_field(_l("New email address"))
     password = PasswordField(_l("Your password"), [required(), max_length(200)])
+
+
+class TwoFactorCodeForm(FlaskForm):
+    code = StringField(
+        _l("Code"),
+        [required(), max_length(20)],
+        description=_l("The six digits your authenticator app shows, or a recovery code."),
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True},
+    )
+
+
+class TwoFactorSetupForm(FlaskForm):
+    code = StringField(
+        _l("Code from the app"),
+        [required(), max_length(20)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+
+
+class TwoFactorOffForm(FlaskForm):
+    password = PasswordField(_l("Your password"), [required(), max_length(200)])

@@ -48,6 +48,9 @@ class User(UserMixin, db.Model):
     is_admin: orm.Mapped[bool] = orm.mapped_column(default=False)
     #: a deactivated account cannot log in
     active: orm.Mapped[bool] = orm.mapped_column(default=True)
+    #: when the platform suspended the account (then ``active`` is False) and why
+    suspended_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+    suspension_reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
     #: when the owner of the address opened the link mailed to it; None: not verified yet
     email_verified_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
     created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
@@ -151,6 +154,38 @@ class AccountLink(db.Model):
     emailed_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
 
     user: orm.Mapped[User] = orm.relationship()
+
+
+class TwoFactor(db.Model):
+    """A user's authenticator app (TOTP, RFC 6238). The secret is derived from SECRET_KEY and
+    ``nonce`` (crowdsource.accounts.two_factor), so the table alone does not give it away."""
+
+    __tablename__ = "two_factor"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    user_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id"), unique=True)
+    #: random; the secret is its HMAC under SECRET_KEY
+    nonce: orm.Mapped[str] = orm.mapped_column(sa.String(64))
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+    #: when the user proved the app works (a first code); until then sign-in does not ask it
+    confirmed_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+    #: the time step of the last code accepted: a code is good once, never again
+    last_step: orm.Mapped[int] = orm.mapped_column(sa.BigInteger, default=0)
+
+    user: orm.Mapped[User] = orm.relationship()
+
+
+class RecoveryCode(db.Model):
+    """A one-time code that signs in instead of the authenticator app (a lost phone)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    user_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id"), index=True)
+    #: SHA-256 (hex) of the code
+    code_hash: orm.Mapped[str] = orm.mapped_column(sa.String(64))
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+    used_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
 
 
 class CenterLevel(enum.StrEnum):
@@ -272,6 +307,10 @@ class Organization(db.Model):
 
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
     name: orm.Mapped[str] = orm.mapped_column(sa.String(200))
+    #: identity.name_key(name), the same for names that look alike (case, width, spaces,
+    #: confusable letters): the index refuses a look-alike of a registered name. NULL only for
+    #: an organization that had such a name before migration 0010; a new name gives it a key.
+    name_key: orm.Mapped[str | None] = orm.mapped_column(sa.String(64), index=True, unique=True)
     kind: orm.Mapped[OrgKind] = orm.mapped_column(enum_column_type(OrgKind, "kind"))
     #: required for agencies
     ownership: orm.Mapped[Ownership | None] = orm.mapped_column(

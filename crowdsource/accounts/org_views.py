@@ -17,6 +17,7 @@ from crowdsource.accounts.models import (
 )
 from crowdsource.db import db, transaction
 from crowdsource.errors import DomainError, refused
+from crowdsource.forms import NOT_AN_OPTION
 from crowdsource.web import ConfirmForm, form_page, get_or_404
 
 
@@ -56,8 +57,11 @@ def my_organizations():
 @login_required
 def new_organization():
     form = _organization_form()
-    if request.method == "GET" and request.args.get("kind") in set(OrgKind):
-        form.kind.data = request.args["kind"]
+    kind = request.args.get("kind", "")  # the home page's links choose an enterprise or agency
+    if request.method == "GET" and kind in set(OrgKind):
+        form.kind.data = kind
+    elif request.method == "GET" and kind:
+        form.kind.errors = [NOT_AN_OPTION]
     if form.validate_on_submit():
         try:
             with transaction():

@@ -1,14 +1,15 @@
 """Organization services: creating and editing organizations, invitations and memberships.
 
 Each function checks that the actor may do it (raising NotAllowed), changes the session's
-objects and flushes; the caller's transaction commits.
+objects and flushes; the caller's transaction commits. The database keeps credit codes and name
+keys (crowdsource.accounts.identity) unique; a clash is told at the field it concerns.
 """
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from crowdsource.accounts import authz, credit_code
+from crowdsource.accounts import authz, credit_code, identity
 from crowdsource.accounts.jobs import enqueue_invitation_email
 from crowdsource.accounts.models import (
     INVITATION_MOVES,
@@ -40,26 +41,62 @@ def _check_details(kind, ownership, code, center_id):
     return kind, Ownership(ownership) if ownership else None
 
 
-def _save_unique(organization):
+#: the longest organization name stored (the column's length)
+NAME_LENGTH = Organization.__table__.c.name.type.length
+
+
+def _save_unique(organization, **details):
+    """Set ``details`` on ``organization`` and flush it in a savepoint; raises Conflict, at the
+    field concerned, when the database finds its credit code or its name key taken. (Changes
+    made before the savepoint would be flushed as it opens, outside it: they are made inside.)"""
+    code = details.get("credit_code", organization.credit_code)
+    key = details.get("name_key", organization.name_key)
+    own_id = organization.id
     try:
         with db.session.begin_nested():
+            for attribute, value in details.items():
+                setattr(organization, attribute, value)
             db.session.add(organization)
     except IntegrityError:
-        raise Conflict(
+        raise _clash(code, key, own_id) from None
+
+
+def _clash(code, key, own_id):
+    """The Conflict for the credit code ``code`` or the name key ``key`` that an organization
+    other than ``own_id`` has."""
+    others = sa.select(Organization)
+    if own_id is not None:
+        others = others.where(Organization.id != own_id)
+    if db.session.scalar(others.filter_by(credit_code=code).limit(1)):
+        return Conflict(
             _l("An organization with this unified social credit code is already registered."),
             field="credit_code",
-        ) from None
+        )
+    alike = db.session.scalar(others.filter_by(name_key=key).limit(1))
+    if alike is None:
+        return Conflict()
+    return Conflict(
+        _l(
+            "This name cannot be told apart from that of %(name)s, already registered: "
+            "it differs at most in case, width, spaces or letters that look alike.",
+            name=alike.name,
+        ),
+        field="name",
+    )
 
 
 def create_organization(actor, name, kind, ownership, code, center_id, description=""):
     """Register an organization with ``actor`` as its first owner.
 
-    Raises DomainError on invalid details, Conflict if the credit code is already registered.
+    Raises DomainError on invalid details or an empty or overlong name, Conflict if the credit
+    code is already registered or the name looks like a registered one.
     """
+    name = identity.clean_name(name, "name", NAME_LENGTH)
     code = credit_code.normalize(code)
     kind, ownership = _check_details(kind, ownership, code, center_id)
     organization = Organization(
-        name=name.strip(),
+        name=name,
+        name_key=identity.name_key(name),
         kind=kind,
         ownership=ownership,
         credit_code=code,
@@ -75,15 +112,21 @@ def create_organization(actor, name, kind, ownership, code, center_id, descripti
 def update_organization(actor, organization, name, kind, ownership, code, center_id, description):
     """Change an organization's details (owners only); raises as create_organization does."""
     authz.require_owner(actor, organization)
+    name = identity.clean_name(name, "name", NAME_LENGTH)
     code = credit_code.normalize(code)
     kind, ownership = _check_details(kind, ownership, code, center_id)
-    organization.name = name.strip()
-    organization.kind = kind
-    organization.ownership = ownership
-    organization.credit_code = code
-    organization.center_id = center_id
-    organization.description = description or ""
-    _save_unique(organization)
+    # An unchanged name keeps its key (or its lack of one, from before migration 0010).
+    key = organization.name_key if name == organization.name else identity.name_key(name)
+    _save_unique(
+        organization,
+        name=name,
+        name_key=key,
+        kind=kind,
+        ownership=ownership,
+        credit_code=code,
+        center_id=center_id,
+        description=description or "",
+    )
     return organization
 
 

@@ -1,7 +1,8 @@
 """Password policy and hashing.
 
 A password has at least 10 characters and is not one of the 30,000 most common passwords
-(zxcvbn's frequency list, compared ignoring case), nor the user's own email or name.
+(zxcvbn's frequency list, compared ignoring case), nor the user's own email or name (compared
+ignoring case and width, as identity compares addresses).
 Hashes are werkzeug's (scrypt by default).
 """
 
@@ -10,6 +11,8 @@ from functools import cache
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
+
+from crowdsource.accounts import identity
 
 MIN_LENGTH = 10
 
@@ -28,9 +31,9 @@ def weakness(password, email="", display_name=""):
     lowered = password.lower()
     if lowered in _common_passwords() or len(set(lowered)) < 3:
         return _l("This password is too common. Choose one that is harder to guess.")
-    personal = {(email or "").lower(), (email or "").lower().split("@")[0]}
-    personal.add((display_name or "").lower())
-    if lowered in personal - {""}:
+    email = identity.normalize_email(email)
+    personal = {email, email.split("@")[0], identity.fold(identity.normalize_name(display_name))}
+    if identity.fold(password) in personal - {""}:
         return _l("Do not use your email or name as your password.")
     return None
 

@@ -1,13 +1,15 @@
 """Account services: registration, login with throttling, passwords and profiles.
 
 Each function changes the session's objects and flushes; the caller's transaction commits.
+E-mail addresses and display names are stored as crowdsource.accounts.identity normalises them.
 """
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from crowdsource.accounts import login_limits, passwords, sessions
+from crowdsource.accounts import identity, login_limits, passwords, sessions
+from crowdsource.accounts.identity import normalize_email
 from crowdsource.accounts.models import Language, LoginAttempt, User
 from crowdsource.db import db, utcnow
 from crowdsource.errors import Conflict, DomainError
@@ -20,29 +22,34 @@ MAX_SKILL_LENGTH = 40
 _ABSENT_USER_HASH = None
 
 
-def normalize_email(email):
-    return (email or "").strip().lower()
+#: the longest display name and e-mail address stored (the columns' lengths)
+DISPLAY_NAME_LENGTH = User.__table__.c.display_name.type.length
+EMAIL_LENGTH = User.__table__.c.email.type.length
 
 
 def find_user_by_email(email):
+    """The user registered with ``email`` (compared as identity.normalize_email has it)."""
     return db.session.scalar(sa.select(User).filter_by(email=normalize_email(email)))
 
 
 def register_user(
     email, password, display_name, locale=Language.ZH_CN, timezone=None, email_verified_at=None
 ):
-    """Create an account; raises Conflict if the email (ignoring case) is taken and
-    DomainError if the password is too weak. Its address is not verified (until the link
-    mailed to it is opened) unless ``email_verified_at`` says when it was (an operator's
-    command vouches for the address it was given)."""
+    """Create an account; raises Conflict if the email (ignoring case and width) is taken and
+    DomainError if the password is too weak or the display name empty or too long. Its address
+    is not verified (until the link mailed to it is opened) unless ``email_verified_at`` says
+    when it was (an operator's command vouches for the address it was given)."""
     email = normalize_email(email)
+    if len(email) > EMAIL_LENGTH:  # NFKC may lengthen it
+        raise DomainError(_l("Use at most %(max)d characters.", max=EMAIL_LENGTH), field="email")
+    display_name = identity.clean_name(display_name, "display_name", DISPLAY_NAME_LENGTH)
     problem = passwords.weakness(password, email, display_name)
     if problem:
         raise DomainError(problem, field="password")
     user = User(
         email=email,
         password_hash=passwords.hash_password(password),
-        display_name=display_name.strip(),
+        display_name=display_name,
         locale=Language(locale),
         timezone=timezone or "Asia/Shanghai",
         skills=[],
@@ -64,18 +71,29 @@ def authenticate(email, password, ip=None, now=None):
     account or from the client ``ip`` (crowdsource.accounts.login_limits).
     """
     email = normalize_email(email)
-    counted = login_limits.begin(email, ip or "unknown")
+    # An address that NFKC made longer than any account's has its attempts kept under its start.
+    attempted = email[:EMAIL_LENGTH]
+    counted = login_limits.begin(attempted, ip or "unknown")
     user = find_user_by_email(email)
     if user is None:
         passwords.verify_password(_absent_user_hash(), password)
         ok = False
     else:
         ok = passwords.verify_password(user.password_hash, password) and user.is_active
-    db.session.add(LoginAttempt(email=email, succeeded=ok, ip=ip, at=now or utcnow()))
+    db.session.add(LoginAttempt(email=attempted, succeeded=ok, ip=ip, at=now or utcnow()))
     db.session.flush()
     if ok:
         counted.succeeded()
     return user if ok else None
+
+
+def is_suspended_with(email, password):
+    """True when ``email`` names a suspended account and ``password`` is its password: the
+    login page may then say why it cannot sign in (anyone else learns nothing)."""
+    user = find_user_by_email(email)
+    if user is None or user.active or user.suspended_at is None:
+        return False
+    return passwords.verify_password(user.password_hash, password)
 
 
 def _absent_user_hash():
@@ -107,7 +125,9 @@ def parse_skills(text):
 
 
 def update_profile(user, display_name, bio, skills, locale, timezone, email_notifications=True):
-    """Change the user's public profile and preferences; raises DomainError on bad skills."""
+    """Change the user's public profile and preferences; raises DomainError on bad skills or a
+    display name that is empty or too long once normalised."""
+    display_name = identity.clean_name(display_name, "display_name", DISPLAY_NAME_LENGTH)
     if len(skills) > MAX_SKILLS:
         raise DomainError(_l("List at most %(count)d skills.", count=MAX_SKILLS), field="skills")
     if any(len(skill) > MAX_SKILL_LENGTH for skill in skills):
@@ -115,7 +135,7 @@ def update_profile(user, display_name, bio, skills, locale, timezone, email_noti
             _l("Each skill may have at most %(count)d characters.", count=MAX_SKILL_LENGTH),
             field="skills",
         )
-    user.display_name = display_name.strip()
+    user.display_name = display_name
     user.bio = bio or ""
     user.skills = list(skills)
     user.locale = Language(locale)

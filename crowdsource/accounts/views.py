@@ -14,7 +14,7 @@ from crowdsource.accounts.forms import (
     RegistrationForm,
 )
 from crowdsource.accounts.models import Membership, User
-from crowdsource.accounts.signin import sign_in, sign_out
+from crowdsource.accounts.signin import after_password, sign_in, sign_out
 from crowdsource.db import db, transaction
 from crowdsource.errors import DomainError, TooManyAttempts, refused
 from crowdsource.i18n import current_language
@@ -62,10 +62,17 @@ def login():
         with transaction():
             user = services.authenticate(form.email.data, form.password.data, client_address())
         if user is not None:
-            sign_in(user, remember=form.remember.data)
+            second_step = after_password(user, remember=form.remember.data)
+            if second_step is not None:
+                return second_step
             flash(_("You are logged in."), "success")
             return redirect_next("home.index")
-        form.password.errors.append(_("Wrong email or password."))
+        elif services.is_suspended_with(form.email.data, form.password.data):
+            form.password.errors.append(
+                _("This account is suspended. Write to the platform if you think it is wrong.")
+            )
+        else:
+            form.password.errors.append(_("Wrong email or password."))
     return form_page(render_template("accounts/login.html", form=form), form)
 
 

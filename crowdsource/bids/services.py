@@ -319,3 +319,17 @@ def live_bid_of(user, task, agency=None):
             Bid.task_id == task.id, Bid.bidder_key == key, Bid.status.in_(LIVE_STATES)
         )
     )
+
+
+def withdraw_bids_of(user, actor, reason):
+    """Withdraw every live bid ``user`` placed (their account is suspended); returns how
+    many. Each move is a transition with its audit row, by ``actor``."""
+    bids = db.session.scalars(
+        sa.select(Bid).where(Bid.bidder_id == user.id, Bid.status.in_(LIVE_STATES))
+    ).all()
+    for bid in bids:
+        bid = _lock(bid)
+        if bid.status in LIVE_STATES:
+            transition(bid, BidStatus.WITHDRAWN, BID_MOVES, actor=actor, reason=reason)
+    db.session.flush()
+    return len(bids)

@@ -52,8 +52,9 @@ def attach(actor, contract, file_storages, delivery=None, message=None, dispute_
         stored_name = f"{uuid.uuid4().hex}.{extension}"
         size = _size(storage.stream)
         path = upload_folder() / stored_name
-        storage.save(path)
+        # Registered first: a file half written when saving fails goes too.
         after_rollback(path.unlink, missing_ok=True)
+        storage.save(path)
         record = ContractFile(
             contract_id=contract.id,
             delivery_id=getattr(delivery, "id", None),

@@ -60,18 +60,18 @@ def post_message(actor, contract, body, file_storages, now=None):
 MESSAGES_PER_PAGE = 30
 
 
-def page_of_contract(contract, page=None):
-    """One page of the contract's messages, oldest first (a Flask-SQLAlchemy Pagination): the
-    last page, with the latest messages, unless ``page`` asks for another; a page past the
-    end is empty."""
-    if page is None:
-        count = db.session.scalar(
-            sa.select(sa.func.count(ContractMessage.id)).where(
-                ContractMessage.contract_id == contract.id
-            )
-        )
-        page = max(1, -(-count // MESSAGES_PER_PAGE))
-    return db.paginate(_query(contract), page=page, per_page=MESSAGES_PER_PAGE, error_out=False)
+def page_of_contract(contract, page=1):
+    """One page of the contract's messages, counted from the latest: page 1 holds the latest
+    ``MESSAGES_PER_PAGE``, page 2 those before them (a Flask-SQLAlchemy Pagination whose
+    ``items`` are oldest first, as the page shows them); a page past the end is empty."""
+    latest_first = (
+        _query(contract)
+        .order_by(None)
+        .order_by(ContractMessage.created_at.desc(), ContractMessage.id.desc())
+    )
+    pages = db.paginate(latest_first, page=page, per_page=MESSAGES_PER_PAGE, error_out=False)
+    pages.items = list(reversed(pages.items))
+    return pages
 
 
 def of_contract(contract):

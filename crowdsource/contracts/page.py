@@ -48,9 +48,9 @@ def shows(actor, contract, typed):
     return typed.slot in actions.milestones.get(typed.milestone_id, frozenset())
 
 
-def render(contract, status=200, typed=None, messages_page=None):
+def render(contract, status=200, typed=None, messages_page=1):
     """The contract page for the current user, under ``status``; ``typed`` (a Typed) is shown in
-    its slot as the user sent it; ``messages_page``: the page of messages shown (None: the
+    its slot as the user sent it; ``messages_page``: the page of messages shown (1: the
     latest)."""
     milestones, totals = statements.contract_money(contract)
     message_pages = messages.page_of_contract(contract, messages_page)

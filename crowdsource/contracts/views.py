@@ -4,7 +4,7 @@ the list of a user's contracts."""
 import io
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -16,7 +16,7 @@ from crowdsource.db import db, transaction
 from crowdsource.errors import DomainError, NotFound, refused
 from crowdsource.i18n import current_language
 from crowdsource.throttle import limit_content
-from crowdsource.web import get_or_404
+from crowdsource.web import QueryArguments, get_or_404
 
 
 def _visible(contract_id):
@@ -30,8 +30,9 @@ def _visible(contract_id):
 @bp.get("/contracts/<int:contract_id>")
 @login_required
 def show(contract_id):
-    messages_page = request.args.get("page", type=int)
-    return page.render(_visible(contract_id), messages_page=messages_page)
+    arguments = QueryArguments()
+    messages_page = arguments.page()  # 1: the latest messages
+    return page.render(_visible(contract_id), arguments.status, messages_page=messages_page)
 
 
 @bp.post("/contracts/<int:contract_id>/messages")
@@ -60,7 +61,8 @@ def post_message(contract_id):
 def contract_document(contract_id):
     """The printable contract, in the reader's language unless ``?lang=zh|en`` asks for one."""
     contract = _visible(contract_id)
-    language = document.language_of(request.args.get("lang"), current_language())
+    requested = QueryArguments(download=True).choice("lang", list(document.LANGUAGES))
+    language = document.language_of(requested, current_language())
     response = send_file(
         io.BytesIO(document.render(contract, language)),
         mimetype="application/pdf",

@@ -1,14 +1,14 @@
 """The notification list; opening one marks it read."""
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crowdsource.db import db, transaction
 from crowdsource.notifications import bp, messages, services
 from crowdsource.notifications.models import Notification
-from crowdsource.web import ConfirmForm, get_or_404, is_safe_next
+from crowdsource.web import ConfirmForm, QueryArguments, get_or_404, is_safe_next
 
 
 @bp.get("/notifications")
@@ -19,12 +19,12 @@ def index():
         .where(Notification.user_id == current_user.id)
         .order_by(Notification.id.desc())
     )
-    pagination = db.paginate(
-        query, page=request.args.get("page", 1, type=int), per_page=30, error_out=False
-    )
-    return render_template(
+    arguments = QueryArguments()
+    pagination = db.paginate(query, page=arguments.page(), per_page=30, error_out=False)
+    html = render_template(
         "notifications/index.html", pagination=pagination, messages=messages, confirm=ConfirmForm()
     )
+    return html, arguments.status
 
 
 @bp.post("/notifications/<int:notification_id>/open")

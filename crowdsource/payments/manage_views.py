@@ -2,7 +2,7 @@
 commission policies, platform revenue."""
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
@@ -15,7 +15,7 @@ from crowdsource.payments import bp, funding, payouts, policy, statements
 from crowdsource.payments.forms import ConfirmTransferForm, PolicyForm, SendPayoutForm
 from crowdsource.payments.models import CommissionPolicy, Funding, Payout
 from crowdsource.payments.statements import to_csv, yuan
-from crowdsource.web import ConfirmForm, csv_download, get_or_404, require_valid
+from crowdsource.web import ConfirmForm, QueryArguments, csv_download, get_or_404, require_valid
 
 
 def _require_manager():
@@ -168,7 +168,8 @@ def revenue():
         abort(403)
     table = statements.revenue_by_month_and_center()
     names = {center.id: center.name for center in centers.all_centers()}
-    if request.args.get("format") == "csv":
+    query = QueryArguments()
+    if query.choice("format", ["csv"]) == "csv":
         rows = [
             [
                 month,
@@ -182,4 +183,4 @@ def revenue():
         ]
         header = ["month", "center", "commission", "client_fee", "center_share", "total"]
         return csv_download(to_csv(header, rows), "platform-revenue.csv")
-    return render_template("payments/revenue.html", table=table, names=names)
+    return render_template("payments/revenue.html", table=table, names=names), query.status

@@ -15,7 +15,7 @@ from crowdsource.payments import bp, card, funding, payouts, providers, statemen
 from crowdsource.payments.forms import PayoutRequestForm
 from crowdsource.payments.models import Funding, Payout
 from crowdsource.payments.statements import to_csv, yuan
-from crowdsource.web import ConfirmForm, csv_download, get_or_404, require_valid
+from crowdsource.web import ConfirmForm, QueryArguments, csv_download, get_or_404, require_valid
 
 
 def _back(contract):
@@ -49,14 +49,19 @@ def show_funding(funding_id):
     ):
         abort(404)
     instructions = providers.get(started.provider).instructions(started)
-    return render_template(
+    # where Stripe's Checkout sent the payer back to (stripe_views.fund_by_card)
+    query = QueryArguments()
+    card_paid = query.choice("card", ["paid", "cancelled"]) == "paid"
+    html = render_template(
         "payments/funding.html",
         funding=started,
         contract=contract,
         instructions=instructions,
+        card_paid=card_paid,
         stripe_enabled=stripe_api.enabled(),
         confirm=ConfirmForm(),
     )
+    return html, query.status
 
 
 @bp.post("/contracts/<int:contract_id>/payouts/<any(payee, agency, client):role>")

@@ -256,7 +256,8 @@ def document(server_url):
         "name": "code",
         "in": "path",
         "required": True,
-        "schema": {"type": "string", "pattern": "^[^/]{1,40}$"},
+        # no slash, no control characters (every address refuses them: crowdsource.web)
+        "schema": {"type": "string", "pattern": "^[^/\\u0000-\\u001f\\u007f]{1,40}$"},
     }
     task_id = {
         "name": "task_id",

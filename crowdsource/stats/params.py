@@ -43,7 +43,7 @@ class Param:
                     values=", ".join(self.schema["enum"]),
                 )
             )
-        if any(ord(character) < 32 for character in text):
+        if any(ord(character) < 32 or ord(character) == 127 for character in text):
             raise BadParameter(_l("%(name)s contains control characters.", name=self.name))
         if len(text) < self.schema.get("minLength", 0):
             raise BadParameter(_l("%(name)s must not be empty.", name=self.name))
@@ -99,7 +99,7 @@ def text(name, description, max_length):
         "minLength": 1,
         "maxLength": max_length,
         # no control characters (they have no place in a search, and databases refuse NUL)
-        "pattern": "^[^\\u0000-\\u001f]+$",
+        "pattern": "^[^\\u0000-\\u001f\\u007f]+$",
     }
     return Param(name, description, schema)
 

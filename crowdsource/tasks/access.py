@@ -44,7 +44,10 @@ def _oversees(user, task):
 
 
 def can_view(user, task):
-    """May the user see the task at all (its title, summary and terms)?"""
+    """May the user see the task at all (its title, summary and terms)? A task the platform
+    hid is seen by its enterprise and the managers only."""
+    if task.hidden_at is not None:
+        return is_member(user, task) or _oversees(user, task)
     if task.status == TaskStatus.DRAFT:
         return is_member(user, task) or (_authenticated(user) and user.is_admin)
     if task.visibility == Visibility.PUBLIC:
@@ -83,7 +86,7 @@ def require_member(user, task):
 def visible_condition(user):
     """A SQL condition on Task: the published tasks the user may see in lists."""
     published = Task.status.in_(PUBLISHED_STATES)
-    public = Task.visibility == Visibility.PUBLIC
+    public = sa.and_(Task.visibility == Visibility.PUBLIC, Task.hidden_at.is_(None))
     if not _authenticated(user):
         return sa.and_(published, public)
     if user.is_admin:
@@ -95,7 +98,8 @@ def visible_condition(user):
             TaskInvitation.organization_id.in_(organization_ids),
         )
     )
+    invited_and_shown = sa.and_(Task.id.in_(invited), Task.hidden_at.is_(None))
     return sa.and_(
         published,
-        sa.or_(public, Task.organization_id.in_(organization_ids), Task.id.in_(invited)),
+        sa.or_(public, Task.organization_id.in_(organization_ids), invited_and_shown),
     )

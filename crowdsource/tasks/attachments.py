@@ -9,7 +9,7 @@ import zipfile
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from crowdsource.db import after_commit, db
+from crowdsource.db import after_commit, after_rollback, db
 from crowdsource.errors import DomainError, NotFound
 from crowdsource.tasks import access, services
 from crowdsource.tasks.models import TaskAttachment
@@ -80,7 +80,8 @@ def problem(filename, stream):
 
 
 def add(actor, task, file_storage):
-    """Attach an uploaded file to a draft or open task of the actor's organization."""
+    """Attach an uploaded file to a draft or open task of the actor's organization. The file
+    written for a transaction that rolls back is removed again."""
     services.require("attach", actor, task)
     if len(task.attachments) >= MAX_PER_TASK:
         raise DomainError(_l("A task has at most %(count)d attachments.", count=MAX_PER_TASK))
@@ -90,7 +91,10 @@ def add(actor, task, file_storage):
     extension = pathlib.PurePath(file_storage.filename).suffix.lower().lstrip(".")
     stored_name = f"{uuid.uuid4().hex}.{extension}"
     size = _size(file_storage.stream)
-    file_storage.save(upload_folder() / stored_name)
+    path = upload_folder() / stored_name
+    # Registered first: a file half written when saving fails goes too.
+    after_rollback(path.unlink, missing_ok=True)
+    file_storage.save(path)
     attachment = TaskAttachment(
         task_id=task.id,
         original_name=pathlib.PurePath(file_storage.filename).name[:255],

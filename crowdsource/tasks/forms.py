@@ -10,7 +10,6 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -18,11 +17,18 @@ from wtforms import (
     ValidationError,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import NumberRange, Optional
+from wtforms.validators import Optional
 
 from crowdsource.accounts.services import find_user_by_email
 from crowdsource.db import utcnow
-from crowdsource.forms import YuanField, enum_choices, max_length, required, required_text
+from crowdsource.forms import (
+    NOT_AN_OPTION,
+    YuanField,
+    enum_choices,
+    max_length,
+    required,
+    required_text,
+)
 from crowdsource.tasks.models import BidMode, ContractType, IPTerms, TaskStatus, Visibility
 from crowdsource.text import split_tags
 
@@ -151,16 +157,13 @@ STATUS_FILTERS = {
 }
 
 
-#: what a filter says of a value that is none of its options (typed into the address)
-NOT_AN_OPTION = _l("This is not one of the options. Choose one from the list.")
-
-
 class TaskFilterForm(FlaskForm):
     """The filters of the task list (a GET form: no CSRF token).
 
     A value that is not valid is shown with its message at the field and left out of the
-    query (an unknown contract type or center id would make the database refuse it). Status
-    and sort fall back to their defaults instead: links kept from older versions use them.
+    query (an unknown contract type or center id would make the database refuse it); an
+    unknown status or sort is shown so, and the default applies. The page number is read with
+    the list (web.QueryArguments).
     """
 
     class Meta:
@@ -185,16 +188,15 @@ class TaskFilterForm(FlaskForm):
         [Optional()],
         choices=[SelectChoice(k, v) for k, v in STATUS_FILTERS.items()],
         default="open",
-        validate_choice=False,
+        invalid_choice_message=NOT_AN_OPTION,
     )
     sort = SelectField(
         _l("Sort"),
         [Optional()],
         choices=[SelectChoice(k, v) for k, v in SORTS.items()],
         default="newest",
-        validate_choice=False,
+        invalid_choice_message=NOT_AN_OPTION,
     )
-    page = IntegerField(default=1, validators=[Optional(), NumberRange(min=1, max=10000)])
 
     def value(self, name):
         """The value of filter ``name`` after validation; None when empty or not valid."""
@@ -203,17 +205,18 @@ class TaskFilterForm(FlaskForm):
 
     @property
     def refused(self):
-        """True when a filter shown on the page has a value that is not valid."""
-        return any(name != "page" for name in self.errors)
+        """True when a filter has a value that is not valid."""
+        return bool(self.errors)
 
     def statuses(self):
-        """The states to list; None for all. Anything unknown means the default, open."""
-        if self.status.data == "all":
+        """The states to list; None for all. A status not valid means the default, open."""
+        status = self.value("status")
+        if status == "all":
             return None
         return {
             "closed": [TaskStatus.CLOSED],
             "awarded": [TaskStatus.AWARDED, TaskStatus.COMPLETED],
-        }.get(self.status.data, [TaskStatus.OPEN])
+        }.get(status, [TaskStatus.OPEN])
 
 
 class QuestionForm(FlaskForm):

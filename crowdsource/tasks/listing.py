@@ -47,7 +47,7 @@ def filtered_tasks(user, form):
     matching = search.matching(Task.id, form.value("q"))
     if matching is not None:
         query = query.where(matching)
-    return query.order_by(*ORDER.get(form.sort.data, ORDER["newest"]))
+    return query.order_by(*ORDER.get(form.value("sort"), ORDER["newest"]))
 
 
 def with_details(query):

@@ -149,6 +149,13 @@ class Task(db.Model):
     )
     #: told to bidders when the task is cancelled
     cancel_reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    #: hidden by the platform: outsiders no longer see it (its members and the managers do);
+    #: why (shown to the enterprise), and whether a suspension of its poster hid it
+    hidden_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+    hidden_reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    hidden_by_suspension: orm.Mapped[bool] = orm.mapped_column(
+        default=False, server_default=sa.false()
+    )
     created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
     published_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
     #: when bidding ended (deadline, early close) or the task was cancelled

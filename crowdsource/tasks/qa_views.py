@@ -13,8 +13,13 @@ from crowdsource.throttle import limit_content
 from crowdsource.web import ConfirmForm, get_or_404, require_valid
 
 
-def _back(task, anchor=None, question=None):
-    return redirect(url_for("tasks.show", task_id=task.id, question=question, _anchor=anchor))
+def _back(task, anchor=None):
+    return redirect(url_for("tasks.show", task_id=task.id, _anchor=anchor))
+
+
+def _to_question(question):
+    """Back to the question on the page of the task that shows it."""
+    return redirect(questions.link_to(current_user, question))
 
 
 def _typed_again(task, action, error=None, answer_to=None, **forms):
@@ -46,7 +51,7 @@ def ask(task_id):
     except DomainError as error:
         return _typed_again(task, "ask", error, question_form=form)
     flash(_("Your question has been sent. You will be told when it is answered."), "success")
-    return _back(task, f"question-{question.id}", question.id)
+    return _to_question(question)
 
 
 @bp.post("/questions/<int:question_id>/answer")
@@ -65,7 +70,7 @@ def answer(question_id):
     except DomainError as error:
         return _typed_again(task, "answer", error, answer_form=form, answer_to=question.id)
     flash(_("Your answer is published on the task."), "success")
-    return _back(task, f"question-{question.id}", question.id)
+    return _to_question(question)
 
 
 @bp.post("/tasks/<int:task_id>/attachments")

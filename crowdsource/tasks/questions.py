@@ -31,7 +31,7 @@ def ask(actor, task, body, now=None):
     notify(
         members,
         Kind.QUESTION_ASKED,
-        f"/tasks/{task.id}?question={question.id}#question-{question.id}",
+        link_to(members[0], question) if members else "",
         task,
         task=task.title,
         question=body[:300],
@@ -52,10 +52,11 @@ def answer(actor, question, text, now=None):
     question.answer = text
     question.answered_by_id = actor.id
     question.answered_at = now or utcnow()
+    db.session.flush()
     notify(
         [question.asker],
         Kind.QUESTION_ANSWERED,
-        f"/tasks/{task.id}?question={question.id}#question-{question.id}",
+        link_to(question.asker, question),
         task,
         task=task.title,
         answer=text[:300],
@@ -85,16 +86,26 @@ def visible_questions(user, task):
 QUESTIONS_PER_PAGE = 20
 
 
-def page_of_visible(user, task, page=None, showing=None):
-    """One page of :func:`visible_questions` (a Flask-SQLAlchemy Pagination): ``page``, or the
-    page that shows the question ``showing`` (an id; a link to a question), else the first; a
-    page past the end is empty."""
+def page_of_visible(user, task, page=1):
+    """One page of :func:`visible_questions` (a Flask-SQLAlchemy Pagination); a page past the
+    end is empty."""
     query = _visible_query(user, task)
-    if page is None and showing is not None:
-        before = query.where(Question.id <= showing).order_by(None)
-        position = db.session.scalar(sa.select(sa.func.count()).select_from(before.subquery()))
-        page = max(1, -(-position // QUESTIONS_PER_PAGE))
-    return db.paginate(query, page=page or 1, per_page=QUESTIONS_PER_PAGE, error_out=False)
+    return db.paginate(query, page=page, per_page=QUESTIONS_PER_PAGE, error_out=False)
+
+
+def page_showing(user, question):
+    """The page of the task's questions, as ``user`` sees them, that shows ``question``."""
+    before = _visible_query(user, question.task).where(Question.id <= question.id)
+    position = db.session.scalar(sa.select(sa.func.count()).select_from(before.subquery()))
+    return max(1, -(-position // QUESTIONS_PER_PAGE))
+
+
+def link_to(user, question):
+    """The address of ``question`` on its task's page as ``user`` sees it: on the page of the
+    questions that shows it (none named for the first)."""
+    page = page_showing(user, question)
+    query = f"?page={page}" if page > 1 else ""
+    return f"/tasks/{question.task_id}{query}#question-{question.id}"
 
 
 def _visible_query(user, task):

@@ -18,7 +18,13 @@ from crowdsource.tasks.forms import (
 )
 from crowdsource.tasks.models import Task, TaskInvitation, TaskStatus
 from crowdsource.text import split_tags
-from crowdsource.web import INVALID_FORM_STATUS, MAX_ID, ConfirmForm, form_page, get_or_404
+from crowdsource.web import (
+    INVALID_FORM_STATUS,
+    ConfirmForm,
+    QueryArguments,
+    form_page,
+    get_or_404,
+)
 
 #: task form fields shown but not changeable once the task is published
 FIXED_WHEN_OPEN = (
@@ -45,8 +51,8 @@ def task_list():
     form = TaskFilterForm(request.args)
     form.center_id.choices = center_choices(_("All centers"))
     form.validate()
-    page = form.value("page") or 1
-    pagination = listing.page_of(listing.filtered_tasks(current_user, form), page)
+    query = QueryArguments()
+    pagination = listing.page_of(listing.filtered_tasks(current_user, form), query.page())
     html = render_template(
         "tasks/list.html",
         form=form,
@@ -54,7 +60,7 @@ def task_list():
         bid_counts=listing.bid_counts(pagination.items),
     )
     # The list without the refused filters, and their messages at the fields.
-    return html, (INVALID_FORM_STATUS if form.refused else 200)
+    return html, (INVALID_FORM_STATUS if form.refused else query.status)
 
 
 @bp.get("/tasks/mine")
@@ -66,13 +72,15 @@ def my_tasks():
         .where(Task.organization_id.in_(organization_ids))
         .order_by(Task.created_at.desc(), Task.id.desc())
     )
-    pagination = listing.page_of(query, request.args.get("page", 1, type=int))
-    return render_template(
+    arguments = QueryArguments()
+    pagination = listing.page_of(query, arguments.page())
+    html = render_template(
         "tasks/mine.html",
         pagination=pagination,
         bid_counts=listing.bid_counts(pagination.items),
         enterprises=services.enterprises_of(current_user),
     )
+    return html, arguments.status
 
 
 def _task_form(task=None):
@@ -172,12 +180,9 @@ def edit(task_id):
 def show(task_id):
     task = get_or_404(Task, task_id)
     access.require_view(current_user, task)
-    showing = request.args.get("question", type=int)  # a link to one question: its page
-    return page.render(
-        task,
-        questions_page=request.args.get("page", type=int),
-        showing=showing if showing is not None and 0 < showing <= MAX_ID else None,
-    )
+    arguments = QueryArguments()
+    questions_page = arguments.page()
+    return page.render(task, arguments.status, questions_page=questions_page)
 
 
 @bp.post("/tasks/<int:task_id>/<any(publish, close, nda):action>")

@@ -289,6 +289,21 @@ def test_bad_input_gets_a_field_error_and_stores_nothing(
     assert outbox == []
 
 
+@pytest.mark.parametrize("price", ["1,0,0", "1_000", "60,00"])
+def test_a_price_grouped_wrongly_is_refused_at_its_field_as_typed(client, market, login, price):
+    login(market.solver)
+    before = table_counts()
+    response = client.post(f"/tasks/{market.task.id}/bid", data=bid_form(price=price))
+    assert response.status_code == 400
+    assert form_errors(response)["price"] == [
+        "Group the digits in threes with commas, e.g. 12,500 or 1,250,000.50."
+    ]
+    assert re.search(rf'name="price"[^>]*value="{re.escape(price)}"', page(response))
+    assert "We have built such systems before." in page(response)  # the proposal kept
+    assert table_counts() == before
+    assert bids_of(market.task) == []
+
+
 def test_a_milestone_due_in_the_past_is_refused(client, market, login):
     login(market.solver)
     before = table_counts()

@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.datastructures import FileStorage
 
 from crowdsource.contracts import deliveries, workflow
 from crowdsource.contracts.models import ContractFile, Delivery, MilestoneStatus
@@ -90,6 +91,19 @@ def test_a_file_of_a_refused_type_is_refused_with_a_reason_and_nothing_is_stored
     assert all_rows(Delivery) == [] and all_rows(ContractFile) == []
     assert reload(funded.milestone).status == MilestoneStatus.FUNDED
     assert stored_files(uploads) == []
+
+
+def test_files_written_for_a_delivery_that_rolls_back_are_removed(db, people, funded, uploads):
+    """The files are written before their rows are stored: when a later step of the same
+    action fails, the transaction rolls back and the files go with them."""
+    milestone = funded.milestone
+    with pytest.raises(RuntimeError), transaction():
+        upload = FileStorage(*pdf_file())
+        deliveries.deliver(people.solver, milestone.id, "Report attached.", [upload])
+        assert len(stored_files(uploads)) == 1
+        raise RuntimeError("the next step of the action failed")
+    assert stored_files(uploads) == []
+    assert all_rows(ContractFile) == [] and all_rows(Delivery) == []
 
 
 def test_a_file_whose_content_does_not_match_its_name_is_refused(

@@ -119,7 +119,9 @@ def test_english_is_the_readers_language_or_asked_for(client, db, login, chinese
     login(chinese.owner)
     english = pdf_text(client.get(url(chinese.contract, "en")))
     assert "Payee" in english and "¥16,800.00" in english
-    assert "收款方" in pdf_text(client.get(url(chinese.contract, "fr")))  # unknown: own language
+    unknown = client.get(url(chinese.contract, "fr"))
+    assert unknown.status_code == 400
+    assert "网址中的 lang “fr”不是以下任何一项：zh, zh_CN, en" in unknown.get_data(as_text=True)
 
 
 def test_those_who_may_see_the_contract_may_download_it_and_nobody_else(client, db, login, chinese):

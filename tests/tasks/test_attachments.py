@@ -9,7 +9,10 @@ import zipfile
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.datastructures import FileStorage
 
+from crowdsource.db import transaction
+from crowdsource.tasks import attachments
 from crowdsource.tasks.models import TaskAttachment
 from tests.helpers import table_counts
 
@@ -134,6 +137,18 @@ def test_a_refused_file_gets_a_clear_message_and_nothing_is_stored(
     assert upload_errors(response) == [message]
     assert table_counts() == before
     assert not uploads.exists() or os.listdir(uploads) == []
+
+
+def test_a_file_written_for_an_upload_that_rolls_back_is_removed(db, posted, uploads):
+    """The file is written before its row is stored: when a later step of the same action
+    fails, the transaction rolls back and the file goes with it."""
+    owner, task = posted
+    with pytest.raises(RuntimeError), transaction():
+        attachments.add(owner, task, FileStorage(io.BytesIO(PDF), "spec.pdf"))
+        assert len(os.listdir(uploads)) == 1
+        raise RuntimeError("the next step of the action failed")
+    assert os.listdir(uploads) == []
+    assert db.session.scalars(sa.select(TaskAttachment)).all() == []
 
 
 def test_a_file_of_exactly_20_mb_is_accepted(client, db, login, posted, uploads):

@@ -8,7 +8,7 @@ from crowdsource.db import transaction, utcnow
 from crowdsource.errors import DomainError
 from crowdsource.tasks import services
 from crowdsource.tasks.models import TaskRevision
-from tests.tasks.helpers import details_of, listed_ids
+from tests.tasks.helpers import LISTED, details_of, listed_ids
 
 
 def test_a_passed_deadline_cannot_be_moved_to_reopen_bidding(
@@ -52,5 +52,7 @@ def test_an_unknown_status_filter_lists_open_tasks(client, make_user, make_org, 
     cancelled = make_task(owner, organization, title="Another task")
     with transaction():
         services.cancel_task(owner, cancelled, "No longer needed")
-    assert listed_ids(client.get("/tasks?status=bogus")) == [open_task.id]
+    refused = client.get("/tasks?status=bogus")
+    assert refused.status_code == 400  # the message at the filter: tests/test_bad_input.py
+    assert LISTED.findall(refused.get_data(as_text=True)) == [str(open_task.id)]
     assert set(listed_ids(client.get("/tasks?status=all"))) == {open_task.id, cancelled.id}

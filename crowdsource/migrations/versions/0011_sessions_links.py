@@ -5,7 +5,7 @@ Accounts that exist when this runs predate verification: their addresses count a
 since the accounts were made (they have been in use), so nobody already trading is locked out.
 
 Revision ID: 0011_sessions_links
-Revises: 0009_job_outbox
+Revises: 0010_identities
 Create Date: 2026-12-03 12:00:00.000000
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0011_sessions_links'
-down_revision = '0009_job_outbox'
+down_revision = '0010_identities'
 branch_labels = None
 depends_on = None
 
