@@ -51,6 +51,7 @@ def create_app(config=None):
     register_proxy(app)
     register_request_id(app)  # first: every later hook's log lines carry the id
     register_extensions(app)
+    register_throttle(app)
     register_request_checks(app)
     register_blueprints(app)
     register_templating(app)
@@ -91,6 +92,13 @@ def register_extensions(app):
     login_manager.needs_refresh_message_category = "info"
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user)
+
+
+def register_throttle(app):
+    """The app's rate limits (Flask-Limiter, on Redis or in memory: crowdsource.throttle)."""
+    from crowdsource import throttle
+
+    throttle.init_app(app)
 
 
 def load_user(identity):

@@ -17,6 +17,22 @@ LOG_FORMATS = ("json", "logfmt")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
+#: content rate limits (crowdsource.throttle.CONTENT_KINDS) and their defaults
+CONTENT_RATE_LIMITS = {
+    "RATE_LIMIT_QUESTIONS_PER_ACCOUNT": "5 per minute; 30 per hour; 200 per day",
+    "RATE_LIMIT_QUESTIONS_PER_ADDRESS": "20 per minute; 200 per hour",
+    "RATE_LIMIT_ANSWERS_PER_ACCOUNT": "20 per minute; 300 per hour",
+    "RATE_LIMIT_ANSWERS_PER_ADDRESS": "60 per minute; 1000 per hour",
+    "RATE_LIMIT_MESSAGES_PER_ACCOUNT": "10 per minute; 200 per hour",
+    "RATE_LIMIT_MESSAGES_PER_ADDRESS": "30 per minute; 600 per hour",
+    "RATE_LIMIT_BIDS_PER_ACCOUNT": "5 per minute; 50 per day",
+    "RATE_LIMIT_BIDS_PER_ADDRESS": "20 per minute; 300 per day",
+    "RATE_LIMIT_UPLOADS_PER_ACCOUNT": "20 per minute; 300 per day",
+    "RATE_LIMIT_UPLOADS_PER_ADDRESS": "60 per minute; 1000 per day",
+    "RATE_LIMIT_REGISTRATIONS_PER_ADDRESS": "5 per hour; 20 per day",
+}
+
+
 class ConfigError(RuntimeError):
     """The environment does not describe a runnable configuration."""
 
@@ -139,6 +155,23 @@ def from_environment(environ=None):
         # Failed logins from one client address, any accounts, per LOGIN_THROTTLE_MINUTES
         # (0 turns this off; each account has its own limit besides, LOGIN_THROTTLE_FAILURES).
         "LOGIN_THROTTLE_CLIENT_FAILURES": int(env.get("LOGIN_THROTTLE_CLIENT_FAILURES", "30")),
+        # Each account: tries within one run of failures (a success or a password reset ends
+        # it) from one client address (LOGIN_THROTTLE_FAILURES, fixed), and a much higher
+        # ceiling from all addresses together, per LOGIN_THROTTLE_MINUTES (0 turns it off).
+        "LOGIN_THROTTLE_ACCOUNT_FAILURES": _count(env, "LOGIN_THROTTLE_ACCOUNT_FAILURES", 50),
+        # Spraying: the accounts one client address fails to sign in to, per
+        # LOGIN_THROTTLE_SPRAY_MINUTES (0 turns it off).
+        "LOGIN_THROTTLE_SPRAY_ACCOUNTS": _count(env, "LOGIN_THROTTLE_SPRAY_ACCOUNTS", 10),
+        "LOGIN_THROTTLE_SPRAY_MINUTES": _count(env, "LOGIN_THROTTLE_SPRAY_MINUTES", 60),
+        # Where the rate limits count: Redis (default: REDIS_URL) or memory:// (one process).
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or None,
+        # Content per account and per client address, in Flask-Limiter's notation ("5 per
+        # minute; 30 per hour"; empty or 0: no limit): generous for people, fatal for scripts.
+        **{name: env.get(name, default) for name, default in CONTENT_RATE_LIMITS.items()},
+        # Notifications of one kind to one person: past this many within
+        # NOTIFICATION_DIGEST_MINUTES, further ones are gathered into one digest (0: never).
+        "NOTIFICATION_DIGEST_AFTER": _count(env, "NOTIFICATION_DIGEST_AFTER", 5),
+        "NOTIFICATION_DIGEST_MINUTES": _count(env, "NOTIFICATION_DIGEST_MINUTES", 60),
         # Requests for a password-reset link from one client address per hour (0: no limit;
         # each account gets at most ACCOUNT_LINKS_PER_HOUR links besides).
         "RESET_REQUESTS_PER_CLIENT": int(env.get("RESET_REQUESTS_PER_CLIENT", "20")),

@@ -7,9 +7,11 @@ message on an error page with its 4xx status, or as ``{"error": ...}`` JSON for 
 clients (with ``"field"`` when one is named).
 """
 
+import datetime as dt
 import logging
 
-from flask import jsonify, make_response, render_template, request
+from flask import g, jsonify, make_response, render_template, request
+from flask_babel import format_timedelta
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -89,6 +91,8 @@ def refused(form, error):
     The view has loaded the object and checked that the user may see it before: what a
     refusal says (even "not allowed") is shown on the form the user may see.
     """
+    if getattr(error, "retry_after", None):
+        g.retry_after = error.retry_after  # the Retry-After of the page (add_retry_after)
     field = form._fields.get(error.field) if error.field else None
     if field is not None:
         field.errors = [*field.errors, error.message]
@@ -121,15 +125,39 @@ def wants_json():
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def error_response(status, message=None):
-    """The error page (or JSON) for ``status``, with a specific message where there is one."""
+def error_response(status, message=None, retry_after=None):
+    """The error page (or JSON) for ``status``, with a specific message where there is one;
+    a 429 says when to try again (``retry_after`` seconds, also the Retry-After header)."""
     title, explanation = ERROR_PAGES.get(status, ERROR_PAGES[400 if status < 500 else 500])
     if wants_json():
-        return make_response(jsonify(error=str(message or explanation)), status)
-    page = render_template(
-        "errors/error.html", status=status, title=title, explanation=message or explanation
-    )
-    return make_response(page, status)
+        response = make_response(jsonify(error=str(message or explanation)), status)
+    elif status == 429:
+        wait = dt.timedelta(seconds=retry_after or 0)
+        page = render_template(
+            "errors/429.html",
+            status=status,
+            title=title,
+            explanation=message or explanation,
+            retry_after=retry_after,
+            retry_after_text=format_timedelta(wait, threshold=1.1, add_direction=False),
+        )
+        response = make_response(page, status)
+    else:
+        page = render_template(
+            "errors/error.html", status=status, title=title, explanation=message or explanation
+        )
+        response = make_response(page, status)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def add_retry_after(response):
+    """A page refused under 429 (a form shown again as typed) says when to try again."""
+    waiting = g.get("retry_after")
+    if response.status_code == 429 and waiting and "Retry-After" not in response.headers:
+        response.headers["Retry-After"] = str(waiting)
+    return response
 
 
 def handle_domain_error(error):
@@ -137,7 +165,8 @@ def handle_domain_error(error):
         response = make_response(jsonify(error=str(error.message), field=error.field))
         response.status_code = error.status_code
     else:
-        response = error_response(error.status_code, str(error.message))
+        retry_after = getattr(error, "retry_after", None)
+        return error_response(error.status_code, str(error.message), retry_after)
     if getattr(error, "retry_after", None):
         response.headers["Retry-After"] = str(error.retry_after)
     return response
@@ -155,7 +184,11 @@ def handle_http_exception(error):
         return error
     # abort(status, description) in our views carries a specific reason worth showing.
     specific = error.description if error.description != type(error).description else None
-    response = error_response(error.code, specific)
+    retry_after = None
+    for header, value in error.get_headers():
+        if header.lower() == "retry-after" and value.isdigit():
+            retry_after = int(value)
+    response = error_response(error.code, specific, retry_after)
     for header, value in error.get_headers():
         if header.lower() in ("retry-after", "allow"):
             response.headers[header] = value
@@ -180,3 +213,4 @@ def register_error_handlers(app):
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(InternalServerError, handle_unexpected_error)
+    app.after_request(add_retry_after)

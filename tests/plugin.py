@@ -44,12 +44,13 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
 from itsdangerous import URLSafeTimedSerializer
 
-from crowdsource import create_app
+from crowdsource import create_app, throttle
 from crowdsource.accounts import centers as center_services
 from crowdsource.accounts import identity, orgs, services
 from crowdsource.accounts.models import Organization
 from crowdsource.audit import POSTGRESQL_NO_TRUNCATE as AUDIT_NO_TRUNCATE
 from crowdsource.audit import SQLITE_APPEND_ONLY as AUDIT_APPEND_ONLY
+from crowdsource.config import CONTENT_RATE_LIMITS
 from crowdsource.db import db as _db
 from crowdsource.db import transaction, utcnow
 from crowdsource.db_roles import grant_app_role
@@ -204,7 +205,14 @@ def app_config(database_url, **overrides):
         "STATS_CACHE_SECONDS": 0,
         "API_RATE_LIMIT": 0,
         "LOGIN_THROTTLE_CLIENT_FAILURES": 0,
+        "LOGIN_THROTTLE_ACCOUNT_FAILURES": 0,
+        "LOGIN_THROTTLE_SPRAY_ACCOUNTS": 0,
         "RESET_REQUESTS_PER_CLIENT": 0,
+        **dict.fromkeys(CONTENT_RATE_LIMITS, ""),
+        # counted in this process's memory, forgotten after each test (the db fixture)
+        "RATELIMIT_STORAGE_URI": None,
+        # one notification per event unless a test asks for digests
+        "NOTIFICATION_DIGEST_AFTER": 0,
         # Managers and admins of the tests sign in with a password only; the two-factor tests
         # turn the rule on (tests/accounts/test_two_factor.py).
         "TWO_FACTOR_FOR_STAFF": False,
@@ -371,6 +379,7 @@ def db(request, app):
             yield _db
             _db.session.remove()
         clear_database(app)
+        throttle.reset(app)
         return
     shared = shared_rows_of(request)
     if shared is not None:
@@ -397,6 +406,7 @@ def db(request, app):
             outer.rollback()
         if shared is None:
             connection.close()
+        throttle.reset(app)  # no test sees another's counts
     if os.environ.get("TEST_CHECK_ROLLBACK") == "1":
         _check_nothing_committed(app)
 
@@ -784,6 +794,25 @@ def redis_url():
     except redis.exceptions.ConnectionError as error:
         unavailable(f"Redis at {TEST_REDIS_URL} does not answer: {error}")
     return TEST_REDIS_URL
+
+
+@pytest.fixture
+def counting_app(app, db):
+    """``make(storage_uri, **config)``: another app server on the test's database, counting its
+    rate limits at ``storage_uri`` (a Redis URL, or memory://); ``config`` as in app_config."""
+    made = []
+
+    def make(storage_uri, **config):
+        url = app.config["SQLALCHEMY_DATABASE_URI"]
+        other = create_app(app_config(url, RATELIMIT_STORAGE_URI=storage_uri, **config))
+        other.test_client_class = Client
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        with other.app_context():
+            _db.engine.dispose()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from crowdsource import create_app, throttle
+from crowdsource import create_app
 from crowdsource.accounts.models import LoginAttempt
 from crowdsource.config import ConfigError, from_environment
 from crowdsource.db import db as _db
@@ -169,39 +169,42 @@ def redis_warnings(caplog):
     return [
         record
         for record in caplog.records
-        if record.name == "crowdsource.throttle" and record.levelno == logging.WARNING
+        if record.name == "flask-limiter" and record.levelno == logging.WARNING
     ]
 
 
+def counting_client(app):
+    client = app.test_client()
+    client.environ_base.update(HTTP_ACCEPT_LANGUAGE="en", REMOTE_ADDR=new_address())
+    return client
+
+
 def test_a_redis_that_never_answers_holds_only_one_request_briefly_and_limits_still_hold(
-    client, app, silent_redis, monkeypatch, caplog
+    counting_app, silent_redis, clock, caplog
 ):
     url, server = silent_redis
-    monkeypatch.setitem(app.config, "REDIS_URL", url)
-    monkeypatch.setitem(app.config, "API_RATE_LIMIT", 2)
-    monkeypatch.setitem(app.config, "API_RATE_LIMIT_SECONDS", 3600)
-    client.environ_base["REMOTE_ADDR"] = new_address()
+    clock.freeze()
+    app = counting_app(url, API_RATE_LIMIT=2, API_RATE_LIMIT_SECONDS=3600)
+    client = counting_client(app)
     # Each call to Redis waits at most REDIS_TIMEOUT_SECONDS; after the first has failed the
     # counting stays in memory: the limit still holds, and Redis is not asked again at once.
     assert within(10, lambda: api_statuses(client, 3)) == [200, 200, 429]
     wait_until(lambda: server.accepted, what="the connection to Redis")
     assert len(server.accepted) == 1
     [warning] = redis_warnings(caplog)
-    assert "Redis failed" in warning.getMessage()
-    # Once REDIS_RETRY_SECONDS have passed, Redis is tried again.
-    monkeypatch.setattr(throttle, "REDIS_RETRY_SECONDS", 0)
+    assert "falling back to in-memory storage" in warning.getMessage()
+    # A while later, Redis is tried again (and, still silent, costs that request a short wait).
+    clock.advance(seconds=2)
     assert within(10, lambda: api_statuses(client, 1)) == [429]
     wait_until(lambda: len(server.accepted) >= 2, what="a new connection to Redis")
-    app.extensions.pop("throttle_counters")
+    assert len(redis_warnings(caplog)) == 1
 
 
 def test_a_redis_that_refuses_connections_leaves_api_and_login_working(
-    client, app, db, make_user, refusing_redis, monkeypatch, caplog
+    counting_app, db, make_user, refusing_redis, caplog
 ):
-    monkeypatch.setitem(app.config, "REDIS_URL", refusing_redis)
-    monkeypatch.setitem(app.config, "API_RATE_LIMIT", 1)
-    monkeypatch.setitem(app.config, "LOGIN_THROTTLE_CLIENT_FAILURES", 1)
-    client.environ_base["REMOTE_ADDR"] = new_address()
+    app = counting_app(refusing_redis, API_RATE_LIMIT=1, LOGIN_THROTTLE_CLIENT_FAILURES=1)
+    client = counting_client(app)
     user = make_user(email="solver@example.com")
     assert within(10, lambda: api_statuses(client, 2)) == [200, 429]
     assert log_in(client, "a@example.com", "wrong password").status_code == 400
@@ -209,7 +212,6 @@ def test_a_redis_that_refuses_connections_leaves_api_and_login_working(
     client.environ_base["REMOTE_ADDR"] = new_address()
     assert log_in(client, user.email).status_code == 302
     assert len(redis_warnings(caplog)) == 1
-    app.extensions.pop("throttle_counters")
 
 
 # --- settings --------------------------------------------------------------------------------

@@ -4,17 +4,15 @@ Each function changes the session's objects and flushes; the caller's transactio
 E-mail addresses and display names are stored as crowdsource.accounts.identity normalises them.
 """
 
-import datetime as dt
-
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from crowdsource.accounts import identity, passwords, sessions
+from crowdsource.accounts import identity, login_limits, passwords, sessions
 from crowdsource.accounts.identity import normalize_email
 from crowdsource.accounts.models import Language, LoginAttempt, User
 from crowdsource.db import db, utcnow
-from crowdsource.errors import Conflict, DomainError, TooManyAttempts
+from crowdsource.errors import Conflict, DomainError
 from crowdsource.text import split_tags
 
 MAX_SKILLS = 20
@@ -65,67 +63,27 @@ def register_user(
     return user
 
 
-def _recent_failures(email, now, window):
-    """Times of failed attempts on ``email`` within ``window``, after its last success."""
-    since = now - window
-    last_success = db.session.scalar(
-        sa.select(sa.func.max(LoginAttempt.at)).where(
-            LoginAttempt.email == email, LoginAttempt.succeeded.is_(True), LoginAttempt.at > since
-        )
-    )
-    query = sa.select(LoginAttempt.at).where(
-        LoginAttempt.email == email,
-        LoginAttempt.succeeded.is_(False),
-        LoginAttempt.at > (last_success or since),
-    )
-    return sorted(db.session.scalars(query), reverse=True)
-
-
-def authenticate(
-    email, password, ip=None, now=None, max_failures=5, window_minutes=15, client_limit=None
-):
+def authenticate(email, password, ip=None, now=None):
     """Check a login and record the attempt.
 
     Returns the user, or None for a wrong email or password (the failure is recorded).
-    Raises TooManyAttempts, without checking the password, while the account has had
-    ``max_failures`` failures within ``window_minutes``, or while the client (``ip``) has used
-    up its ``client_limit`` (a crowdsource.throttle.ClientLimit of failures, any accounts).
+    Raises TooManyAttempts, without checking the password, past a limit on tries at the
+    account or from the client ``ip`` (crowdsource.accounts.login_limits).
     """
-    waiting = client_limit.seconds_to_wait() if client_limit is not None else 0
-    if waiting:
-        raise TooManyAttempts(
-            _l(
-                "Too many failed logins from your address. Try again in %(minutes)d minutes.",
-                minutes=max(1, (waiting + 59) // 60),
-            ),
-            retry_after=waiting,
-        )
     email = normalize_email(email)
     # An address that NFKC made longer than any account's has its attempts kept under its start.
     attempted = email[:EMAIL_LENGTH]
-    now = now or utcnow()
-    window = dt.timedelta(minutes=window_minutes)
-    failures = _recent_failures(attempted, now, window)
-    if len(failures) >= max_failures:
-        free_at = failures[max_failures - 1] + window
-        minutes = max(1, int((free_at - now).total_seconds() // 60) + 1)
-        raise TooManyAttempts(
-            _l(
-                "Too many failed logins for this account. Try again in %(minutes)d minutes.",
-                minutes=minutes,
-            ),
-            retry_after=int((free_at - now).total_seconds()) + 1,
-        )
+    counted = login_limits.begin(attempted, ip or "unknown")
     user = find_user_by_email(email)
     if user is None:
         passwords.verify_password(_absent_user_hash(), password)
         ok = False
     else:
         ok = passwords.verify_password(user.password_hash, password) and user.is_active
-    db.session.add(LoginAttempt(email=attempted, succeeded=ok, ip=ip, at=now))
+    db.session.add(LoginAttempt(email=attempted, succeeded=ok, ip=ip, at=now or utcnow()))
     db.session.flush()
-    if not ok and client_limit is not None:
-        client_limit.count()
+    if ok:
+        counted.succeeded()
     return user if ok else None
 
 

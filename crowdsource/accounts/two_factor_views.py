@@ -45,7 +45,8 @@ def two_factor_login():
         return redirect(url_for("accounts.login"))
     form = TwoFactorCodeForm()
     if form.validate_on_submit():
-        # counted per account and app (a new setup starts a new count)
+        # Counted per account and app (a new setup starts a new count), when asked: concurrent
+        # guesses get no extra tries; a right code gives its try back.
         account = f"{user.id}:{two_factor.of(user).nonce}"
         tries = ClientLimit(
             current_app, "two-factor", account, current_app.config["TWO_FACTOR_TRIES"], 900
@@ -56,10 +57,11 @@ def two_factor_login():
         with transaction():
             right = two_factor.check(user, form.code.data)
         if right:
+            if tries.spent is not None:
+                tries.spent.give_back()
             sign_in(user, remember=remember)
             flash(_("You are logged in."), "success")
             return redirect_next("home.index")
-        tries.count()
         form.code.errors.append(str(two_factor.WRONG_CODE))
     return form_page(render_template("accounts/two_factor_login.html", form=form), form)
 

@@ -2,7 +2,7 @@
 address and the sessions: security_views)."""
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, fresh_login_required, login_required
 
@@ -16,9 +16,9 @@ from crowdsource.accounts.forms import (
 from crowdsource.accounts.models import Membership, User
 from crowdsource.accounts.signin import after_password, sign_in, sign_out
 from crowdsource.db import db, transaction
-from crowdsource.errors import DomainError, refused
+from crowdsource.errors import DomainError, TooManyAttempts, refused
 from crowdsource.i18n import current_language
-from crowdsource.throttle import ClientLimit, client_address
+from crowdsource.throttle import client_address, limit_content
 from crowdsource.web import ConfirmForm, form_page, get_or_404, redirect_next
 
 
@@ -31,13 +31,15 @@ def register():
         form.locale.data = current_language()
     if form.validate_on_submit():
         try:
+            limit_content("registrations")
             with transaction():
                 user = services.register_user(
                     form.email.data, form.password.data, form.display_name.data, form.locale.data
                 )
                 links.send_verification(user)
         except DomainError as error:
-            refused(form, error)
+            if refused(form, error) == TooManyAttempts.status_code:
+                return render_template("accounts/register.html", form=form), 429
         else:
             sign_in(user)
             flash(_("Welcome to Crowdsource, %(name)s!", name=user.display_name), "success")
@@ -57,24 +59,8 @@ def register():
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        config = current_app.config
-        client = client_address()
-        failures_of_client = ClientLimit(
-            current_app,
-            "login-failures",
-            client,
-            config["LOGIN_THROTTLE_CLIENT_FAILURES"],
-            config["LOGIN_THROTTLE_MINUTES"] * 60,
-        )
         with transaction():
-            user = services.authenticate(
-                form.email.data,
-                form.password.data,
-                ip=client,
-                max_failures=config["LOGIN_THROTTLE_FAILURES"],
-                window_minutes=config["LOGIN_THROTTLE_MINUTES"],
-                client_limit=failures_of_client,
-            )
+            user = services.authenticate(form.email.data, form.password.data, client_address())
         if user is not None:
             second_step = after_password(user, remember=form.remember.data)
             if second_step is not None:

@@ -13,12 +13,13 @@ from crowdsource.bids import bp, services
 from crowdsource.bids.forms import BidForm, RejectForm
 from crowdsource.bids.models import Bid, BidStatus
 from crowdsource.db import db, transaction
-from crowdsource.errors import DomainError, refused
+from crowdsource.errors import DomainError, TooManyAttempts, refused
 from crowdsource.money import fen_to_yuan_text, format_bps
 from crowdsource.payments import policy
 from crowdsource.tasks import access
 from crowdsource.tasks import services as task_services
 from crowdsource.tasks.models import Task
+from crowdsource.throttle import limit_content
 from crowdsource.web import ConfirmForm, form_page, get_or_404
 
 
@@ -91,10 +92,12 @@ def place(task_id):
     form = _bid_form(task)
     if form.validate_on_submit():
         try:
+            limit_content("bids", current_user)
             with transaction():
                 bid = services.place_bid(current_user, task, _details(form))
         except DomainError as error:
-            refused(form, error)
+            if refused(form, error) == TooManyAttempts.status_code:
+                return render_template("bids/form.html", form=form, task=task, bid=None), 429
         else:
             flash(_("Your bid has been submitted."), "success")
             return redirect(url_for("bids.show", bid_id=bid.id))

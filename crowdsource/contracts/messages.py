@@ -56,9 +56,31 @@ def post_message(actor, contract, body, file_storages, now=None):
     return message
 
 
+#: messages on one page of a contract
+MESSAGES_PER_PAGE = 30
+
+
+def page_of_contract(contract, page=1):
+    """One page of the contract's messages, counted from the latest: page 1 holds the latest
+    ``MESSAGES_PER_PAGE``, page 2 those before them (a Flask-SQLAlchemy Pagination whose
+    ``items`` are oldest first, as the page shows them); a page past the end is empty."""
+    latest_first = (
+        _query(contract)
+        .order_by(None)
+        .order_by(ContractMessage.created_at.desc(), ContractMessage.id.desc())
+    )
+    pages = db.paginate(latest_first, page=page, per_page=MESSAGES_PER_PAGE, error_out=False)
+    pages.items = list(reversed(pages.items))
+    return pages
+
+
 def of_contract(contract):
     """The contract's messages, oldest first, with their files and authors."""
-    query = (
+    return list(db.session.scalars(_query(contract)))
+
+
+def _query(contract):
+    return (
         sa.select(ContractMessage)
         .where(ContractMessage.contract_id == contract.id)
         .options(
@@ -66,4 +88,3 @@ def of_contract(contract):
         )
         .order_by(ContractMessage.created_at, ContractMessage.id)
     )
-    return list(db.session.scalars(query))

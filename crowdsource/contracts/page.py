@@ -48,11 +48,13 @@ def shows(actor, contract, typed):
     return typed.slot in actions.milestones.get(typed.milestone_id, frozenset())
 
 
-def render(contract, status=200, typed=None):
+def render(contract, status=200, typed=None, messages_page=1):
     """The contract page for the current user, under ``status``; ``typed`` (a Typed) is shown in
-    its slot as the user sent it."""
+    its slot as the user sent it; ``messages_page``: the page of messages shown (1: the
+    latest)."""
     milestones, totals = statements.contract_money(contract)
-    conversation = messages.of_contract(contract)
+    message_pages = messages.page_of_contract(contract, messages_page)
+    conversation = message_pages.items
     disputes = {
         dispute.milestone_id: dispute
         for dispute in db.session.scalars(
@@ -76,6 +78,7 @@ def render(contract, status=200, typed=None):
         confirm=ConfirmForm(),
         deliveries=deliveries.by_milestone(contract),
         messages=conversation,
+        message_pages=message_pages,
         trail=timeline.of_contract(
             contract, conversation, [dispute.id for dispute in disputes.values()]
         ),

@@ -15,6 +15,7 @@ from crowdsource.contracts.models import Contract, ContractFile
 from crowdsource.db import db, transaction
 from crowdsource.errors import DomainError, NotFound, refused
 from crowdsource.i18n import current_language
+from crowdsource.throttle import limit_content
 from crowdsource.web import QueryArguments, get_or_404
 
 
@@ -29,7 +30,9 @@ def _visible(contract_id):
 @bp.get("/contracts/<int:contract_id>")
 @login_required
 def show(contract_id):
-    return page.render(_visible(contract_id))
+    arguments = QueryArguments()
+    messages_page = arguments.page()  # 1: the latest messages
+    return page.render(_visible(contract_id), arguments.status, messages_page=messages_page)
 
 
 @bp.post("/contracts/<int:contract_id>/messages")
@@ -42,6 +45,7 @@ def post_message(contract_id):
     if not form.validate_on_submit():
         return page.render(contract, 400, typed)
     try:
+        limit_content("messages", current_user)
         with transaction():
             messages.post_message(current_user, contract, form.body.data, form.files.data)
     except DomainError as error:

@@ -18,7 +18,7 @@ from crowdsource.accounts.models import User
 from crowdsource.db import db
 from crowdsource.mail import external_url
 from crowdsource.notifications import messages
-from crowdsource.notifications.models import Notification
+from crowdsource.notifications.models import DIGEST_COUNT, Notification
 
 
 def send_notification_email(notification_id):
@@ -40,6 +40,8 @@ def _compose(notification_id):
     with force_locale(str(user.locale)):
         subject = messages.subject(notification)
         lines = [subject, messages.detail(notification), ""]
+        if DIGEST_COUNT in (notification.params or {}):
+            lines += [messages.digest_note(), ""]
         lines.append(
             _(
                 "Open Crowdsource: %(url)s",

@@ -7,13 +7,13 @@ import datetime as dt
 import zoneinfo
 
 from flask import current_app
-from flask_babel import format_datetime
+from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
 
 from crowdsource.accounts.models import User
 from crowdsource.db import db
 from crowdsource.money import format_money
-from crowdsource.notifications.models import Kind
+from crowdsource.notifications.models import DIGEST_COUNT, Kind
 
 
 def reader_zone(notification):
@@ -115,7 +115,28 @@ def subject(notification):
             "%(number)s: the dispute over “%(milestone)s” has a deadline on %(date)s", **p
         ),
     }
-    return texts[notification.kind]()
+    text = texts[notification.kind]()
+    # a digest shows its latest notification and how many more it stands for
+    more = int((notification.params or {}).get(DIGEST_COUNT) or 1) - 1
+    if more <= 0:
+        return text
+    return ngettext(
+        "%(text)s — and %(num)d more like it",
+        "%(text)s — and %(num)d more like it",
+        more,
+        text=text,
+    )
+
+
+def digest_note():
+    """What a digest's e-mail adds: why no more mail of its kind follows for a while."""
+    minutes = current_app.config["NOTIFICATION_DIGEST_MINUTES"]
+    return _(
+        "You have had many notifications like this one. Further ones within %(minutes)d "
+        "minutes are gathered into this one on your notifications page instead of being "
+        "sent one by one.",
+        minutes=minutes,
+    )
 
 
 def detail(notification):

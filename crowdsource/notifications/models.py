@@ -40,6 +40,11 @@ class Kind(LabelledEnum):
     DISPUTE_DEADLINE = "dispute_deadline"
 
 
+#: the parameter of a digest notification: how many further notifications of its kind it
+#: stands for (text, like every count), beside the values of the latest of them
+DIGEST_COUNT = "digest_count"
+
+
 class Notification(db.Model):
     """Something a user should know; its text is rendered in the reader's language."""
 

@@ -22,10 +22,11 @@ import dataclasses
 import datetime as dt
 
 import sqlalchemy as sa
+from flask import current_app
 
 from crowdsource import mail, outbox
 from crowdsource.db import db, utcnow
-from crowdsource.notifications.models import Kind, Notification
+from crowdsource.notifications.models import DIGEST_COUNT, Kind, Notification
 from crowdsource.outbox import enqueue
 
 #: kinds that are also sent by e-mail
@@ -87,19 +88,34 @@ def notify(users, kind, link, about_task=None, **params):
     ``Amount`` as ``amount``, a ``datetime`` as ``date``, …), stored as values, never as
     formatted text (see the module's docstring). Those of the
     e-mailed kinds get their Message-ID now and a mail job after the commit.
+
+    Past ``NOTIFICATION_DIGEST_AFTER`` notifications of one kind to one user within
+    ``NOTIFICATION_DIGEST_MINUTES``, further ones are folded into one digest (see
+    :func:`_digest_of`): a single row, mailed once, that counts them and shows the latest.
     """
     notifications = []
     emailed = []
     seen = set()
+    stored = {key: stored_value(value) for key, value in params.items()}
     for user in users:
         if user is None or user.id in seen:
             continue
         seen.add(user.id)
+        recent = _recent_of(user, kind)
+        if recent is not None and len(recent) >= current_app.config["NOTIFICATION_DIGEST_AFTER"]:
+            digest = _digest_of(recent)
+            if digest is not None:
+                digest.params = {**stored, DIGEST_COUNT: str(int(digest.params[DIGEST_COUNT]) + 1)}
+                digest.link, digest.read_at = link, None  # unread again, leading to the latest
+                continue
+            stored_here = {**stored, DIGEST_COUNT: "1"}
+        else:
+            stored_here = stored
         notification = Notification(
             user_id=user.id,
             kind=kind,
             task_id=about_task.id if about_task is not None else None,
-            params={key: stored_value(value) for key, value in params.items()},
+            params=stored_here,
             link=link,
         )
         db.session.add(notification)
@@ -117,6 +133,35 @@ def notify(users, kind, link, about_task=None, **params):
             retry_intervals=mail.RETRY_INTERVALS,
         )
     return notifications
+
+
+def _recent_of(user, kind):
+    """The user's notifications of ``kind`` within the digest window, newest first (None when
+    digests are off)."""
+    after = current_app.config["NOTIFICATION_DIGEST_AFTER"]
+    minutes = current_app.config["NOTIFICATION_DIGEST_MINUTES"]
+    if after <= 0 or minutes <= 0:
+        return None
+    since = utcnow() - dt.timedelta(minutes=minutes)
+    query = (
+        sa.select(Notification)
+        .where(
+            Notification.user_id == user.id,
+            Notification.kind == kind,
+            Notification.created_at > since,
+        )
+        .order_by(Notification.id.desc())
+        .limit(after + 1)
+    )
+    return db.session.scalars(query).all()
+
+
+def _digest_of(recent):
+    """The digest among ``recent`` notifications that further ones are folded into, if any."""
+    for notification in recent:
+        if DIGEST_COUNT in (notification.params or {}):
+            return notification
+    return None
 
 
 def unread_count(user):

@@ -7,31 +7,25 @@ else in this process's memory; a Redis that fails or hangs neither fails nor hol
 (see crowdsource.throttle).
 """
 
-import time
-
 from flask import current_app, g
 from flask_babel import lazy_gettext as _l
-from limits import RateLimitItemPerSecond
 
 from crowdsource.errors import TooManyAttempts
-from crowdsource.throttle import client_address, counters
+from crowdsource.throttle import Exhausted, client_address, spend
 
 
 def check_rate_limit():
     """Count this request; raise TooManyAttempts (429) past the limit. A before_request hook
     of the API blueprint."""
-    app = current_app._get_current_object()
-    limit = app.config["API_RATE_LIMIT"]
-    window = app.config["API_RATE_LIMIT_SECONDS"]
+    limit = current_app.config["API_RATE_LIMIT"]
+    window = current_app.config["API_RATE_LIMIT_SECONDS"]
     if limit <= 0 or window <= 0:
         return
-    item = RateLimitItemPerSecond(limit, window)
-    client = client_address()
-    allowed = counters(app).hit(item, "api", client)
-    stats = counters(app).window(item, "api", client)
-    g.rate_limit = (limit, stats.remaining)
-    if not allowed:
-        retry_after = max(1, int(stats.reset_time - time.time() + 0.999))
+    try:
+        spent = spend("api", client=client_address())
+    except Exhausted as refusal:
+        g.rate_limit = (limit, 0)
+        retry_after = refusal.retry_after
         raise TooManyAttempts(
             _l(
                 "Too many requests: at most %(limit)d every %(seconds)d seconds. "
@@ -41,7 +35,8 @@ def check_rate_limit():
                 retry=retry_after,
             ),
             retry_after=retry_after,
-        )
+        ) from None
+    g.rate_limit = (limit, spent.remaining("api"))
 
 
 def add_rate_limit_headers(response):

@@ -21,19 +21,24 @@ from crowdsource.tasks.forms import (
     CancelForm,
     QuestionForm,
 )
-from crowdsource.tasks.models import BidMode, TaskRevision, TaskStatus
+from crowdsource.tasks.models import BidMode, Question, TaskRevision, TaskStatus
 from crowdsource.web import ConfirmForm
 
 
-def render(task, status=200, answer_to=None, **forms):
+def render(task, status=200, answer_to=None, questions_page=None, **forms):
     """The task's page for the current user, under ``status``; ``forms`` replace its empty
     forms (a refused one, as typed: ``question_form``, ``answer_form`` with ``answer_to``, the
-    id of the question it answers, ``cancel_form``)."""
+    id of the question it answers, ``cancel_form``). Its questions are paged: the page
+    ``questions_page``, else the one showing the question ``answer_to``, else the first."""
     is_member = access.is_member(current_user, task)
     # a visitor who may bid sees their own bids (or why they cannot bid) in a card of its own
     bidder_card = current_user.is_authenticated and not is_member
     my_bids = _bids_of_current_user(task) if bidder_card else []
-    visible_questions = questions.visible_questions(current_user, task)
+    if questions_page is None:
+        answering = db.session.get(Question, answer_to) if answer_to else None
+        questions_page = questions.page_showing(current_user, answering) if answering else 1
+    question_pages = questions.page_of_visible(current_user, task, questions_page)
+    visible_questions = question_pages.items
     contract = _contract_of(task)
     return render_template(
         "tasks/show.html",
@@ -44,6 +49,7 @@ def render(task, status=200, answer_to=None, **forms):
         cancelled=task.status == TaskStatus.CANCELLED,
         full=access.can_view_full(current_user, task),
         questions=visible_questions,
+        question_pages=question_pages,
         named_askers=questions.named_askers(current_user, task, visible_questions),
         revisions=db.session.scalars(
             sa.select(TaskRevision).filter_by(task_id=task.id).order_by(TaskRevision.id)

@@ -5,15 +5,21 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crowdsource.db import transaction
-from crowdsource.errors import DomainError, refused
+from crowdsource.errors import DomainError, TooManyAttempts, refused
 from crowdsource.tasks import access, attachments, bp, page, questions, services
 from crowdsource.tasks.forms import AnswerForm, AttachmentForm, QuestionForm
 from crowdsource.tasks.models import Question, Task, TaskAttachment
+from crowdsource.throttle import limit_content
 from crowdsource.web import ConfirmForm, get_or_404, require_valid
 
 
 def _back(task, anchor=None):
     return redirect(url_for("tasks.show", task_id=task.id, _anchor=anchor))
+
+
+def _to_question(question):
+    """Back to the question on the page of the task that shows it."""
+    return redirect(questions.link_to(current_user, question))
 
 
 def _typed_again(task, action, error=None, answer_to=None, **forms):
@@ -39,12 +45,13 @@ def ask(task_id):
     if not form.validate_on_submit():
         return _typed_again(task, "ask", question_form=form)
     try:
+        limit_content("questions", current_user)
         with transaction():
             question = questions.ask(current_user, task, form.body.data)
     except DomainError as error:
         return _typed_again(task, "ask", error, question_form=form)
     flash(_("Your question has been sent. You will be told when it is answered."), "success")
-    return _back(task, f"question-{question.id}")
+    return _to_question(question)
 
 
 @bp.post("/questions/<int:question_id>/answer")
@@ -57,12 +64,13 @@ def answer(question_id):
     if not form.validate_on_submit():
         return _typed_again(task, "answer", answer_form=form, answer_to=question.id)
     try:
+        limit_content("answers", current_user)
         with transaction():
             questions.answer(current_user, question, form.answer.data)
     except DomainError as error:
         return _typed_again(task, "answer", error, answer_form=form, answer_to=question.id)
     flash(_("Your answer is published on the task."), "success")
-    return _back(task, f"question-{question.id}")
+    return _to_question(question)
 
 
 @bp.post("/tasks/<int:task_id>/attachments")
@@ -73,11 +81,13 @@ def upload(task_id):
     form = AttachmentForm()
     require_valid(form)
     try:
+        limit_content("uploads", current_user)
         with transaction():
             attachment = attachments.add(current_user, task, form.file.data)
     except DomainError as error:
         form.file.errors.append(error.message)
-        return render_template("tasks/upload_refused.html", task=task, form=form), 400
+        status = 429 if isinstance(error, TooManyAttempts) else 400
+        return render_template("tasks/upload_refused.html", task=task, form=form), status
     flash(_("%(name)s is attached.", name=attachment.original_name), "success")
     return _back(task, "attachments")
 

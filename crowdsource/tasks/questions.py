@@ -31,7 +31,7 @@ def ask(actor, task, body, now=None):
     notify(
         members,
         Kind.QUESTION_ASKED,
-        f"/tasks/{task.id}#question-{question.id}",
+        link_to(members[0], question) if members else "",
         task,
         task=task.title,
         question=body[:300],
@@ -52,10 +52,11 @@ def answer(actor, question, text, now=None):
     question.answer = text
     question.answered_by_id = actor.id
     question.answered_at = now or utcnow()
+    db.session.flush()
     notify(
         [question.asker],
         Kind.QUESTION_ANSWERED,
-        f"/tasks/{task.id}#question-{question.id}",
+        link_to(question.asker, question),
         task,
         task=task.title,
         answer=text[:300],
@@ -78,12 +79,42 @@ def visible_questions(user, task):
     """The questions the user may read on the task, oldest first: all of them for the
     enterprise, answered ones plus their own for everyone else; none before an NDA is accepted
     (the answers are as confidential as the description they explain)."""
-    if not access.can_view_full(user, task):
-        return []
+    return list(db.session.scalars(_visible_query(user, task)))
+
+
+#: questions on one page of a task
+QUESTIONS_PER_PAGE = 20
+
+
+def page_of_visible(user, task, page=1):
+    """One page of :func:`visible_questions` (a Flask-SQLAlchemy Pagination); a page past the
+    end is empty."""
+    query = _visible_query(user, task)
+    return db.paginate(query, page=page, per_page=QUESTIONS_PER_PAGE, error_out=False)
+
+
+def page_showing(user, question):
+    """The page of the task's questions, as ``user`` sees them, that shows ``question``."""
+    before = _visible_query(user, question.task).where(Question.id <= question.id)
+    position = db.session.scalar(sa.select(sa.func.count()).select_from(before.subquery()))
+    return max(1, -(-position // QUESTIONS_PER_PAGE))
+
+
+def link_to(user, question):
+    """The address of ``question`` on its task's page as ``user`` sees it: on the page of the
+    questions that shows it (none named for the first)."""
+    page = page_showing(user, question)
+    query = f"?page={page}" if page > 1 else ""
+    return f"/tasks/{question.task_id}{query}#question-{question.id}"
+
+
+def _visible_query(user, task):
     query = sa.select(Question).where(Question.task_id == task.id).order_by(Question.id)
+    if not access.can_view_full(user, task):
+        return query.where(sa.false())
     if not access.is_member(user, task):
         condition = Question.answer.is_not(None)
         if getattr(user, "is_authenticated", False):
             condition = sa.or_(condition, Question.asker_id == user.id)
         query = query.where(condition)
-    return list(db.session.scalars(query.options(sa.orm.joinedload(Question.asker))))
+    return query.options(sa.orm.joinedload(Question.asker))

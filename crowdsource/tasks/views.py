@@ -180,7 +180,9 @@ def edit(task_id):
 def show(task_id):
     task = get_or_404(Task, task_id)
     access.require_view(current_user, task)
-    return page.render(task)
+    arguments = QueryArguments()
+    questions_page = arguments.page()
+    return page.render(task, arguments.status, questions_page=questions_page)
 
 
 @bp.post("/tasks/<int:task_id>/<any(publish, close, nda):action>")

@@ -197,7 +197,7 @@ def test_the_secret_is_not_stored(app, make_user):
 def test_a_password_reset_still_asks_for_the_second_factor(client, make_user, login, outbox):
     user = make_user()
     login(user)
-    totp, _ = turn_on(client, user)
+    turn_on(client, user)
     client.post("/logout")
     client.post("/password/forgot", data={"email": user.email})
     path = re.search(r"http://crowdsource\.test(/password/reset/\S+)", outbox[-1].body).group(1)

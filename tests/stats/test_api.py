@@ -140,20 +140,16 @@ def test_past_the_limit_a_client_gets_429_with_retry_after(market, client, app, 
     assert client.get("/statistics").status_code == 200  # pages are not limited
 
 
-def test_with_redis_every_app_server_counts_the_same_requests(
-    market, client, app, monkeypatch, redis_url
-):
-    monkeypatch.setitem(app.config, "API_RATE_LIMIT", 2)
-    monkeypatch.setitem(app.config, "API_RATE_LIMIT_SECONDS", 3600)
-    monkeypatch.setitem(app.config, "REDIS_URL", redis_url)
-    address = use_client(client)
-    assert client.get("/api/v1/centers").status_code == 200
-    app.extensions.pop("throttle_counters")  # as another server would: no memory of its own
-    assert client.get("/api/v1/centers").status_code == 200
-    response = client.get("/api/v1/centers")
+def test_with_redis_every_app_server_counts_the_same_requests(market, counting_app, redis_url):
+    servers = [counting_app(redis_url, API_RATE_LIMIT=2, API_RATE_LIMIT_SECONDS=3600) for _ in "ab"]
+    clients = [server.test_client() for server in servers]
+    address = use_client(clients[0])
+    clients[1].environ_base["REMOTE_ADDR"] = address
+    assert clients[0].get("/api/v1/centers").status_code == 200
+    assert clients[1].get("/api/v1/centers").status_code == 200  # no memory of its own
+    response = clients[0].get("/api/v1/centers")
     assert response.status_code == 429 and response.headers["Retry-After"]
     connection = redis.Redis.from_url(redis_url)
     keys = connection.keys(f"crowdsource:ratelimit:*{address}*")
     assert keys and all(0 < connection.ttl(key) <= 3601 for key in keys)
     connection.delete(*keys)
-    app.extensions.pop("throttle_counters")
