@@ -89,11 +89,14 @@ def refused(form, error):
     The view has loaded the object and checked that the user may see it before: what a
     refusal says (even "not allowed") is shown on the form the user may see.
     """
+    # As text: a lazy message counts as safe HTML to Jinja (it has __html__), and the names it
+    # carries (an organization's, a person's) are what users typed.
+    message = str(error.message)
     field = form._fields.get(error.field) if error.field else None
     if field is not None:
-        field.errors = [*field.errors, error.message]
+        field.errors = [*field.errors, message]
     else:
-        form.form_errors.append(error.message)
+        form.form_errors.append(message)
     return error.status_code
 
 
