@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from crowdsource.accounts import authz, credit_code
+from crowdsource.accounts import authz, credit_code, verification
 from crowdsource.accounts.jobs import enqueue_invitation_email
 from crowdsource.accounts.models import (
     INVITATION_MOVES,
@@ -73,10 +73,15 @@ def create_organization(actor, name, kind, ownership, code, center_id, descripti
 
 
 def update_organization(actor, organization, name, kind, ownership, code, center_id, description):
-    """Change an organization's details (owners only); raises as create_organization does."""
+    """Change an organization's details (owners only); raises as create_organization does, and
+    DomainError for a new credit code of a verified organization (or one waiting for review)."""
     authz.require_owner(actor, organization)
     code = credit_code.normalize(code)
     kind, ownership = _check_details(kind, ownership, code, center_id)
+    if code != organization.credit_code and (
+        refused := verification.code_change_refusal(organization)
+    ):
+        raise refused
     organization.name = name.strip()
     organization.kind = kind
     organization.ownership = ownership
