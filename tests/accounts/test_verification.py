@@ -259,6 +259,24 @@ def test_a_manager_of_another_center_neither_sees_nor_decides(
     assert client.get(f"/verifications/{application.id}/licence").data == PDF
 
 
+def test_applying_and_deciding_need_the_form_token(client, login, people, optics, uploads):
+    owner, organization = optics
+    login(owner)
+    response = client.post(
+        f"/orgs/{organization.id}/verification",
+        data={"credit_code": organization.credit_code, "licence": pdf_file()},
+        csrf=False,
+    )
+    assert response.status_code == 400 and latest(organization) is None
+    assert stored_files(uploads) == []
+    apply_for(client, organization)
+    application = latest(organization)
+    login(people.managers["qingdao"])
+    response = client.post(f"/verifications/{application.id}/approve", csrf=False)
+    assert response.status_code == 400
+    assert latest(organization).status == VerificationStatus.PENDING
+
+
 def test_nobody_reviews_their_own_organizations_request(client, login, people, optics, add_member):
     owner, organization = optics
     manager = people.managers["qingdao"]
