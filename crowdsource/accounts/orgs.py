@@ -78,10 +78,7 @@ def update_organization(actor, organization, name, kind, ownership, code, center
     authz.require_owner(actor, organization)
     code = credit_code.normalize(code)
     kind, ownership = _check_details(kind, ownership, code, center_id)
-    if code != organization.credit_code and (
-        refused := verification.code_change_refusal(organization)
-    ):
-        raise refused
+    new_code = code != organization.credit_code
     organization.name = name.strip()
     organization.kind = kind
     organization.ownership = ownership
@@ -89,6 +86,10 @@ def update_organization(actor, organization, name, kind, ownership, code, center
     organization.center_id = center_id
     organization.description = description or ""
     _save_unique(organization)
+    # After the clash with another organization's code, which is told first; the caller's
+    # transaction rolls the change back.
+    if new_code and (refused := verification.code_change_refusal(organization)):
+        raise refused
     return organization
 
 
