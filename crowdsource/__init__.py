@@ -125,6 +125,7 @@ VIEW_MODULES = (
     "crowdsource.accounts.two_factor_views",
     "crowdsource.accounts.org_views",
     "crowdsource.accounts.center_views",
+    "crowdsource.accounts.verification_views",
     "crowdsource.tasks.views",
     "crowdsource.tasks.qa_views",
     "crowdsource.bids.views",

@@ -118,6 +118,12 @@ def from_environment(environ=None):
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
         "REMEMBER_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
         "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "scrypt"),
+        # Real-name verification (实名认证): only verified organizations publish tasks and only
+        # verified payees (people and organizations) are paid out. On unless set to 0, also in
+        # the embedded default, whose demo people are verified; 0 relaxes it for a trial.
+        "REQUIRE_REAL_NAME_VERIFICATION": _bool(
+            env.get("REQUIRE_REAL_NAME_VERIFICATION"), default=True
+        ),
         # Agency brokerage (转化佣金) is capped at this rate, in basis points (3000 = 30 %).
         "MAX_BROKERAGE_BPS": int(env.get("MAX_BROKERAGE_BPS", "3000")),
         # Uploaded files: made absolute by upload_folder() when the app is built.

@@ -26,12 +26,13 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
-from crowdsource.accounts import centers, identity, services
+from crowdsource.accounts import centers, identity, services, verification
 from crowdsource.accounts.credit_code import check_character
 from crowdsource.accounts.models import Membership, Organization, Role, User
 from crowdsource.bids import services as bids
 from crowdsource.contracts import workflow
 from crowdsource.db import db, utcnow
+from crowdsource.lifecycle import SYSTEM
 from crowdsource.payments import funding
 from crowdsource.stats.disclosure import MIN_COUNT
 from crowdsource.tasks import services as tasks
@@ -134,6 +135,8 @@ def _enterprises():
         db.session.add(Membership(user=owner, organization=organization, role=Role.OWNER))
         found.append((organization, owner))
     db.session.flush()
+    for organization, _owner in found:
+        verification.vouch(SYSTEM, organization, "演示数据 (demo data)")
     return found
 
 

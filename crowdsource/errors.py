@@ -93,11 +93,14 @@ def refused(form, error):
     """
     if getattr(error, "retry_after", None):
         g.retry_after = error.retry_after  # the Retry-After of the page (add_retry_after)
+    # As text: a lazy message counts as safe HTML to Jinja (it has __html__), and the names it
+    # carries (an organization's, a person's) are what users typed.
+    message = str(error.message)
     field = form._fields.get(error.field) if error.field else None
     if field is not None:
-        field.errors = [*field.errors, error.message]
+        field.errors = [*field.errors, message]
     else:
-        form.form_errors.append(error.message)
+        form.form_errors.append(message)
     return error.status_code
 
 

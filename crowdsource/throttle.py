@@ -36,8 +36,6 @@ from crowdsource.errors import TooManyAttempts
 
 log = logging.getLogger(__name__)
 
-#: prefix of the counters' keys in Redis
-KEY_PREFIX = "crowdsource:ratelimit"
 #: the longest address stored (LoginAttempt.ip) or counted
 MAX_ADDRESS_LENGTH = 45
 #: longest wait for Redis to connect or answer: every counted request waits on it
@@ -270,7 +268,10 @@ def init_app(app):
     options = {}
     if uri.startswith(("redis://", "rediss://", "unix://")):
         options = {
-            "key_prefix": app.config.get("RATELIMIT_KEY_PREFIX") or KEY_PREFIX,
+            # a site's own counters: two sites on one Redis (named by RQ_QUEUE, like their
+            # queues) never count each other's requests
+            "key_prefix": app.config.get("RATELIMIT_KEY_PREFIX")
+            or f"{app.config.get('RQ_QUEUE') or 'crowdsource'}:ratelimit",
             "wrap_exceptions": True,
             "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
             "socket_timeout": REDIS_TIMEOUT_SECONDS,

@@ -26,6 +26,9 @@ CREDIT_CODES = [
     "91350100M000100Y43",
     "91110000802100433B",
 ]
+#: the reason of the real-name verification the builders vouch for (crowdsource.accounts
+#: .verification.vouch): their people and organizations are verified unless a test says not
+BUILT_VERIFIED = "verified by the test builders"
 #: the content of a small PDF and PNG to upload
 PDF = b"%PDF-1.4 the test report of the prototype"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

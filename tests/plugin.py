@@ -17,6 +17,9 @@
 - A CSRF-aware ``Client``, ``login``, the builders (``make_user``, ``centers``, ``make_org``,
   ``make_task``, ``make_bid``, ``add_member``, ``people``, ``award``, ``case``), Redis and RQ
   (``redis_url``, ``rq_app``), a fake Stripe (``stripe_fake``) and the browser's ``log_in``.
+  The people and organizations the builders make are verified (their addresses and their real
+  names: 实名认证, vouched for as ``verification.vouch`` does) unless a test asks otherwise
+  (``make_user(verified=False, real_name_verified=False)``, ``make_org(verified=False)``).
 - The Hypothesis profiles ``default`` (``make test``) and ``deep`` (``.ci/run``,
   ``--hypothesis-profile=deep``); property tests take their example counts from the profile.
 
@@ -46,7 +49,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from crowdsource import create_app, throttle
 from crowdsource.accounts import centers as center_services
-from crowdsource.accounts import identity, orgs, services
+from crowdsource.accounts import identity, orgs, services, verification
 from crowdsource.accounts.models import Organization
 from crowdsource.audit import POSTGRESQL_NO_TRUNCATE as AUDIT_NO_TRUNCATE
 from crowdsource.audit import SQLITE_APPEND_ONLY as AUDIT_APPEND_ONLY
@@ -54,10 +57,18 @@ from crowdsource.config import CONTENT_RATE_LIMITS
 from crowdsource.db import db as _db
 from crowdsource.db import transaction, utcnow
 from crowdsource.db_roles import grant_app_role
+from crowdsource.lifecycle import SYSTEM
 from crowdsource.payments.ddl import POSTGRESQL_NO_TRUNCATE as LEDGER_NO_TRUNCATE
 from crowdsource.payments.ddl import SQLITE_APPEND_ONLY as LEDGER_APPEND_ONLY
 from tests.clock import start_at_test_now
-from tests.helpers import CREDIT_CODES, DISPUTE_AMOUNT, PASSWORD, task_details, unavailable
+from tests.helpers import (
+    BUILT_VERIFIED,
+    CREDIT_CODES,
+    DISPUTE_AMOUNT,
+    PASSWORD,
+    task_details,
+    unavailable,
+)
 from tests.helpers import add_member as _add_member
 from tests.queues import Queues
 
@@ -504,10 +515,20 @@ def make_user(db):
 
 
 def user_builder():
-    """``make(email=None, name=None, …)``: a registered user (the fixture ``make_user``)."""
+    """``make(email=None, name=None, …)``: a registered user (the fixture ``make_user``), with
+    a verified address (``verified=False``: not yet) and verified real name
+    (``real_name_verified=False``: not yet)."""
     counter = iter(range(1, 10_000))
 
-    def make(email=None, name=None, password=PASSWORD, locale="en", verified=True, **attributes):
+    def make(
+        email=None,
+        name=None,
+        password=PASSWORD,
+        locale="en",
+        verified=True,
+        real_name_verified=True,
+        **attributes,
+    ):
         number = next(counter)
         with transaction():
             user = services.register_user(
@@ -519,6 +540,8 @@ def user_builder():
             )
             for key, value in attributes.items():
                 setattr(user, key, value)
+            if real_name_verified:
+                verification.vouch(SYSTEM, user, BUILT_VERIFIED)
         return user
 
     return make
@@ -552,9 +575,10 @@ def make_org(db, centers):
 
 
 def org_builder(centers):
-    """``make(owner, name=…, kind=…, ownership=None, center=None)``: an organization (Qingdao's
-    by default) with the next of CREDIT_CODES (the fixture ``make_org``), named "Haian Robotics"
-    unless named or that name is taken (then "Haian Robotics 2", 3, …)."""
+    """``make(owner, name=…, kind=…, ownership=None, center=None, verified=True)``: an
+    organization (Qingdao's by default) with the next of CREDIT_CODES (the fixture
+    ``make_org``), named "Haian Robotics" unless named or that name is taken (then "Haian
+    Robotics 2", 3, …), verified (实名认证) unless ``verified=False``."""
     codes = iter(CREDIT_CODES)
 
     def next_code():
@@ -568,9 +592,9 @@ def org_builder(centers):
         names = ("Haian Robotics", *(f"Haian Robotics {number}" for number in range(2, 1000)))
         return next(name for name in names if identity.name_key(name) not in taken)
 
-    def make(owner, name=None, kind="enterprise", ownership=None, center=None):
+    def make(owner, name=None, kind="enterprise", ownership=None, center=None, verified=True):
         with transaction():
-            return orgs.create_organization(
+            organization = orgs.create_organization(
                 owner,
                 name or free_name(),
                 kind,
@@ -579,6 +603,9 @@ def org_builder(centers):
                 (center or centers["qingdao"]).id,
                 "",
             )
+            if verified:
+                verification.vouch(SYSTEM, organization, BUILT_VERIFIED)
+        return organization
 
     return make
 

@@ -14,7 +14,14 @@ import sqlalchemy as sa
 from crowdsource import demo, demo_market
 from crowdsource.accounts import authz
 from crowdsource.accounts.centers import find_center
-from crowdsource.accounts.models import Center, Membership, Organization, User
+from crowdsource.accounts.models import (
+    Center,
+    Membership,
+    Organization,
+    User,
+    Verification,
+    VerificationStatus,
+)
 from crowdsource.accounts.passwords import verify_password
 from crowdsource.accounts.services import find_user_by_email
 from crowdsource.bids.models import Bid, BidStatus
@@ -312,6 +319,18 @@ def test_seed_demo_is_idempotent(app, db):
     solver = find_user_by_email("solver@example.com")
     assert db.session.scalar(sa.select(Membership).filter_by(user_id=solver.id)) is None
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 6
+
+
+def test_the_demo_people_and_organizations_are_verified(app, db):
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    people = db.session.scalars(sa.select(User)).all()
+    organizations = db.session.scalars(sa.select(Organization)).all()
+    assert people and organizations
+    assert all(subject.real_name_verified for subject in [*people, *organizations])
+    vouched = db.session.scalars(sa.select(Verification)).all()
+    assert len(vouched) == len(people) + len(organizations)
+    assert {v.status for v in vouched} == {VerificationStatus.APPROVED}
+    assert {v.decision_reason for v in vouched} == {demo.DEMO_VOUCHER}
 
 
 def test_demo_logins_work(app, client):

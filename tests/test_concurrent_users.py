@@ -22,16 +22,17 @@ from werkzeug.serving import make_server
 
 from crowdsource import create_app
 from crowdsource.accounts import centers as center_services
-from crowdsource.accounts import credit_code, orgs, services
+from crowdsource.accounts import credit_code, orgs, services, verification
 from crowdsource.bids import services as bid_services
 from crowdsource.bids.models import Bid
 from crowdsource.contracts import workflow
 from crowdsource.contracts.models import Milestone, MilestoneStatus
 from crowdsource.db import db, transaction, utcnow
+from crowdsource.lifecycle import SYSTEM
 from crowdsource.payments import funding as fundings
 from crowdsource.tasks import services as task_services
 from crowdsource.tasks.models import Question
-from tests.helpers import PASSWORD, task_details
+from tests.helpers import BUILT_VERIFIED, PASSWORD, task_details
 from tests.plugin import app_config
 
 #: other threads or processes must see what the test commits
@@ -139,6 +140,8 @@ def build_market(app):
                     code + credit_code.check_character(code),
                     qingdao.id,
                 )
+                verification.vouch(SYSTEM, organization, BUILT_VERIFIED)
+                verification.vouch(SYSTEM, contractor, BUILT_VERIFIED)
             milestones.append(
                 _delivered_milestone(owner, organization, qingdao, contractor, manager, number)
             )

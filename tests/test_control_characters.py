@@ -341,6 +341,7 @@ def test_the_walk_covers_the_routes_with_forms_and_uploads():
         "disputes.post",
         "disputes.respond",
         "tasks.upload",
+        "accounts.organization_verification",
     }
     assert len(ROUTES) > 100
 

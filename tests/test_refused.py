@@ -1,6 +1,8 @@
 """errors.refused(): a DomainError refusing a form's action lands at the field it names, or at
 the top of the form when it names none the form has; its status is the error's."""
 
+from flask import render_template_string
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
@@ -31,6 +33,21 @@ def test_a_refusal_naming_no_field_of_the_form_lands_at_the_top(app):
         assert form.form_errors == ["No.", "Nor that."]
         assert not form.amount.errors
         assert list(form.errors.values()) == [["No.", "Nor that."]]  # page status: refused
+
+
+def test_a_refusal_naming_what_a_user_typed_is_shown_as_text_not_html(app):
+    name = '<img src="x">Haian'
+    english = {"Accept-Language": "en"}
+    with app.test_request_context(method="POST", data={"amount": "12.5"}, headers=english):
+        form = AmountForm(meta={"csrf": False})
+        refused(form, DomainError(_l("%(name)s is verified already.", name=name), field="amount"))
+        refused(form, DomainError(_l("%(name)s is verified already.", name=name)))
+        shown = render_template_string(
+            "{% for e in form.amount.errors %}{{ e }}{% endfor %}|{{ form.form_errors[0] }}",
+            form=form,
+        )
+    escaped = "&lt;img src=&#34;x&#34;&gt;Haian is verified already."
+    assert shown == f"{escaped}|{escaped}"
 
 
 def test_an_api_client_is_told_the_field(tmp_path):

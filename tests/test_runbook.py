@@ -220,9 +220,13 @@ def set_up_two_factor(get, post):
     status, _ = get("/admin/jobs")
     assert status == 302  # to the setup: the admin moves money
     status, page = get("/account/two-factor")
-    post("/account/two-factor/start", {"csrf_token": csrf_token(page)})
+    assert status == 200, page
+    status, page = post("/account/two-factor/start", {"csrf_token": csrf_token(page)})
+    assert status == 302, page
     status, page = get("/account/two-factor")
-    secret = re.search(r'data-testid="totp-secret">([A-Z2-7 ]+)<', page)[1].replace(" ", "")
+    found = re.search(r'data-testid="totp-secret">([A-Z2-7 ]+)<', page)
+    assert status == 200 and found, page
+    secret = found[1].replace(" ", "")
     form = {"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_token(page)}
     status, page = post("/account/two-factor/confirm", form)
     assert status == 200 and 'data-testid="recovery-codes"' in page

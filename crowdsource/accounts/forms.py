@@ -4,6 +4,7 @@ import zoneinfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     EmailField,
@@ -206,3 +207,53 @@ class TwoFactorSetupForm(FlaskForm):
 
 class TwoFactorOffForm(FlaskForm):
     password = PasswordField(_l("Your password"), [required(), max_length(200)])
+
+
+class PersonVerificationForm(FlaskForm):
+    legal_name = StringField(
+        _l("Legal name"),
+        [required(), max_length(80)],
+        description=_l("As on your resident identity card (居民身份证)."),
+    )
+    id_number = StringField(
+        _l("Resident ID number"),
+        [required(), max_length(40)],
+        description=_l(
+            "18 characters. Only its last four characters are kept to show you again; the "
+            "platform stores a fingerprint of it, never the number."
+        ),
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    center_id = SelectField(
+        _l("Innovation center"),
+        coerce=int,
+        choices=[],
+        description=_l(
+            "Where you live or work: its managers (or the platform's admin) review your request."
+        ),
+    )
+
+
+class OrganizationVerificationForm(FlaskForm):
+    credit_code = StringField(
+        _l("Unified social credit code"),
+        [required(), max_length(40)],
+        description=_l(
+            "As on the business licence: it must be the code the organization is registered with."
+        ),
+    )
+    licence = FileField(
+        _l("Business licence"),
+        [FileRequired(message=_l("Choose a file."))],
+        description=_l(
+            "A scan or photo of the business licence (营业执照): PDF, JPEG or PNG, at most 10 MB."
+        ),
+    )
+
+
+class DecisionForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason"),
+        [Optional(), max_length(2000)],
+        description=_l("Required for a refusal or a revocation: the applicant reads it."),
+    )

@@ -1,5 +1,5 @@
 """Users, their sessions and mailed links, login attempts, centers, organizations,
-memberships and invitations."""
+memberships, invitations and requests for real-name verification."""
 
 import datetime as dt
 import enum
@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import orm
 
-from crowdsource.db import UTCDateTime, db, enum_column_type, utcnow
+from crowdsource.db import LabelledEnum, UTCDateTime, db, enum_column_type, set_labels, utcnow
 
 
 class Language(enum.StrEnum):
@@ -53,6 +53,9 @@ class User(UserMixin, db.Model):
     suspension_reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
     #: when the owner of the address opened the link mailed to it; None: not verified yet
     email_verified_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+    #: since when the person's legal name and resident ID are verified (实名认证, see
+    #: Verification); None: not verified, or the verification was revoked
+    real_name_verified_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
     created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
 
     memberships: orm.Mapped[list["Membership"]] = orm.relationship(
@@ -69,6 +72,10 @@ class User(UserMixin, db.Model):
     @property
     def email_verified(self):
         return self.email_verified_at is not None
+
+    @property
+    def real_name_verified(self):
+        return self.real_name_verified_at is not None
 
     def get_id(self):
         """The identity Flask-Login keeps in the session and the remember cookie: the user and
@@ -322,12 +329,19 @@ class Organization(db.Model):
     center_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("centers.id"), index=True)
     #: Markdown, rendered through the sanitizer
     description: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
+    #: since when its business licence and credit code are verified (see Verification);
+    #: None: not verified, or the verification was revoked
+    real_name_verified_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
     created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
 
     center: orm.Mapped[Center] = orm.relationship()
     memberships: orm.Mapped[list["Membership"]] = orm.relationship(
         back_populates="organization", order_by="Membership.id"
     )
+
+    @property
+    def real_name_verified(self):
+        return self.real_name_verified_at is not None
 
     def __repr__(self):
         return f"<Organization {self.id} {self.name}>"
@@ -423,3 +437,133 @@ class Invitation(db.Model):
     organization: orm.Mapped[Organization] = orm.relationship()
     invitee: orm.Mapped[User] = orm.relationship(foreign_keys=[invitee_id])
     invited_by: orm.Mapped[User] = orm.relationship(foreign_keys=[invited_by_id])
+
+
+class VerificationKind(LabelledEnum):
+    PERSON = "person"
+    ORGANIZATION = "organization"
+
+
+class VerificationStatus(LabelledEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+    REVOKED = "revoked"
+
+
+set_labels(
+    VerificationKind,
+    {
+        VerificationKind.PERSON: _l("Individual"),
+        VerificationKind.ORGANIZATION: _l("Organization"),
+    },
+)
+set_labels(
+    VerificationStatus,
+    {
+        VerificationStatus.PENDING: _l("waiting for review"),
+        VerificationStatus.APPROVED: _l("verified"),
+        VerificationStatus.REFUSED: _l("refused"),
+        VerificationStatus.REVOKED: _l("revoked"),
+    },
+)
+
+#: a refused or revoked request stays as it is: the applicant applies again with a new one
+VERIFICATION_MOVES = {
+    VerificationStatus.PENDING: {VerificationStatus.APPROVED, VerificationStatus.REFUSED},
+    VerificationStatus.APPROVED: {VerificationStatus.REVOKED},
+}
+
+#: the statuses of a request that is live: at most one per person, organization and ID number
+_LIVE = "status IN ('pending', 'approved')"
+
+
+def _live_index(name, *columns, where=_LIVE):
+    return sa.Index(
+        name,
+        *columns,
+        unique=True,
+        sqlite_where=sa.text(where),
+        postgresql_where=sa.text(where),
+    )
+
+
+class Verification(db.Model):
+    """A request for real-name verification (实名认证): a person's legal name and resident ID
+    number, or an organization's credit code and business licence, reviewed by a manager of
+    ``center`` (or a center above it) or the admin. The resident ID number itself is never
+    stored: only its keyed hash (to find a number given twice) and its last four characters."""
+
+    __tablename__ = "verifications"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(kind = 'organization') = (organization_id IS NOT NULL)", name="subject"
+        ),
+        sa.CheckConstraint("kind = 'organization' OR applicant_id IS NOT NULL", name="person"),
+        _live_index(
+            "uq_verifications_person_live",
+            "applicant_id",
+            where=f"kind = 'person' AND {_LIVE}",
+        ),
+        _live_index("uq_verifications_organization_live", "organization_id"),
+        _live_index("uq_verifications_id_number_live", "id_number_hash"),
+        sa.Index("ix_verifications_status_center", "status", "center_id"),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    kind: orm.Mapped[VerificationKind] = orm.mapped_column(
+        enum_column_type(VerificationKind, "kind")
+    )
+    #: the person verified, or the owner who applied for the organization (None only for an
+    #: organization vouched for without an owner: see verification.vouch)
+    applicant_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("users.id"), index=True)
+    #: the organization verified (None for a person)
+    organization_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("organizations.id"))
+    #: whose managers review it (with the managers above it); None: the admin only
+    center_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("centers.id"))
+    status: orm.Mapped[VerificationStatus] = orm.mapped_column(
+        enum_column_type(VerificationStatus, "status"), default=VerificationStatus.PENDING
+    )
+    #: a person's legal name as on the ID card
+    legal_name: orm.Mapped[str | None] = orm.mapped_column(sa.String(80))
+    #: HMAC-SHA-256 (hex, keyed with SECRET_KEY) of the resident ID number (resident_id.py)
+    id_number_hash: orm.Mapped[str | None] = orm.mapped_column(sa.String(64))
+    #: the last four characters of the resident ID number: all that is ever shown of it
+    id_number_last_four: orm.Mapped[str | None] = orm.mapped_column(sa.String(4))
+    #: an organization's unified social credit code, as it applied with it
+    credit_code: orm.Mapped[str | None] = orm.mapped_column(sa.String(18))
+    #: the business licence: the stored file's generated name under UPLOAD_FOLDER, the name it
+    #: was uploaded with, its type and size in bytes
+    licence_stored_name: orm.Mapped[str | None] = orm.mapped_column(sa.String(64))
+    licence_name: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    licence_content_type: orm.Mapped[str | None] = orm.mapped_column(sa.String(100))
+    licence_size: orm.Mapped[int | None]
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+    #: who approved or refused it, when, and why (required for a refusal: the applicant reads it)
+    decided_by_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("users.id"))
+    decided_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+    decision_reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    #: who revoked an approved verification, when, and why
+    revoked_by_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("users.id"))
+    revoked_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+    revocation_reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+
+    applicant: orm.Mapped[User | None] = orm.relationship(foreign_keys=[applicant_id])
+    organization: orm.Mapped[Organization | None] = orm.relationship()
+    center: orm.Mapped[Center | None] = orm.relationship()
+    decided_by: orm.Mapped[User | None] = orm.relationship(foreign_keys=[decided_by_id])
+    revoked_by: orm.Mapped[User | None] = orm.relationship(foreign_keys=[revoked_by_id])
+
+    @property
+    def subject(self):
+        """Who is verified: the organization, or the person."""
+        return self.organization if self.kind == VerificationKind.ORGANIZATION else self.applicant
+
+    @property
+    def subject_name(self):
+        if self.kind == VerificationKind.ORGANIZATION:
+            return self.organization.name
+        return self.applicant.display_name
+
+    def __repr__(self):
+        return f"<Verification {self.id} {self.kind} {self.status}>"

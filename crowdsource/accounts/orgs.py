@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from crowdsource.accounts import authz, credit_code, identity
+from crowdsource.accounts import authz, credit_code, identity, verification
 from crowdsource.accounts.jobs import enqueue_invitation_email
 from crowdsource.accounts.models import (
     INVITATION_MOVES,
@@ -110,11 +110,13 @@ def create_organization(actor, name, kind, ownership, code, center_id, descripti
 
 
 def update_organization(actor, organization, name, kind, ownership, code, center_id, description):
-    """Change an organization's details (owners only); raises as create_organization does."""
+    """Change an organization's details (owners only); raises as create_organization does, and
+    DomainError for a new credit code of a verified organization (or one waiting for review)."""
     authz.require_owner(actor, organization)
     name = identity.clean_name(name, "name", NAME_LENGTH)
     code = credit_code.normalize(code)
     kind, ownership = _check_details(kind, ownership, code, center_id)
+    new_code = code != organization.credit_code
     # An unchanged name keeps its key (or its lack of one, from before migration 0010).
     key = organization.name_key if name == organization.name else identity.name_key(name)
     _save_unique(
@@ -127,6 +129,10 @@ def update_organization(actor, organization, name, kind, ownership, code, center
         center_id=center_id,
         description=description or "",
     )
+    # After the clash with another organization's code, which is told first; the caller's
+    # transaction rolls the change back.
+    if new_code and (refused := verification.code_change_refusal(organization)):
+        raise refused
     return organization
 
 

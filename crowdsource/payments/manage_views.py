@@ -34,10 +34,15 @@ def _manage_page(refused_form=None, refused_id=None, refused_payout=None):
     """The managers' page; a refused form (the confirmation of transfer ``refused_id``, or the
     payout ``refused_payout`` sent) is shown again as typed at its row, or, if that row is
     gone meanwhile, its message at the top of its list."""
+    to_send = payouts.payouts_to_send(current_user)
     return render_template(
         "payments/manage.html",
         transfers=funding.transfers_to_confirm(current_user),
-        payouts=payouts.payouts_to_send(current_user),
+        payouts=to_send,
+        # a payout whose payee is not verified (any more) is not sent: the page says why
+        send_refusals={
+            p.id: payouts.payout_refusal(p.contract, payouts.payout_role(p)) for p in to_send
+        },
         transfer_form=ConfirmTransferForm(formdata=None),
         payout_form=SendPayoutForm(formdata=None),
         refused_form=refused_form if refused_id is not None else None,

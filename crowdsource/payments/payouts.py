@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from crowdsource import audit
-from crowdsource.accounts import authz
+from crowdsource.accounts import authz, verification
 from crowdsource.contracts.models import Contract, Side
 from crowdsource.contracts.sides import side_of
 from crowdsource.db import db, relock, utcnow
@@ -33,6 +33,22 @@ def may_draw(user, contract, role):
     if role == "client":
         return side_of(user, contract) == Side.CLIENT
     return False
+
+
+def payee_of(contract, role):
+    """Whom the payable of ``role`` is paid to: the payee (a person or an organization), the
+    agency, or the enterprise (refunds)."""
+    if role == "payee":
+        return contract.payee_organization or contract.payee_user
+    if role == "agency":
+        return contract.agency
+    return contract.client_organization
+
+
+def payout_refusal(contract, role, field=None):
+    """Why nothing may be paid out of the contract's ``role`` payable now (its payee is not
+    verified while the platform requires it), or None."""
+    return verification.unverified_refusal(payee_of(contract, role), "payout", field=field)
 
 
 def open_payout(account):
@@ -62,12 +78,15 @@ def request_payout(
     Transfer to the payee's Stripe account when it can receive payouts (a job sends it at
     once), else by a bank transfer a manager records.
 
-    Raises NotAllowed for anyone but its owner, DomainError when there is nothing to pay or
-    bank details are missing, Conflict when a request is already open.
+    Raises NotAllowed for anyone but its owner or while its payee is not verified,
+    DomainError when there is nothing to pay or bank details are missing, Conflict when a
+    request is already open.
     """
     if role not in chart.PAYABLE_ROLES or not may_draw(actor, contract, role):
         raise NotAllowed()
     authz.require_verified_email(actor)
+    if refused := payout_refusal(contract, role):
+        raise refused
     provider = "stripe" if stripe_ready(contract, role) else "manual"
     details = [
         (value or "").strip() for value in (bank_account_name, bank_name, bank_account_number)
@@ -117,7 +136,8 @@ def request_payout(
 def send_payout(actor, payout, bank_reference, now=None):
     """A manager of the contract's center records the transfer sent: the payable is paid out.
 
-    A second recording of the same payout gets AlreadyDone and moves nothing.
+    A second recording of the same payout gets AlreadyDone and moves nothing; a payout whose
+    payee is not verified (any more) is refused with NotAllowed.
     """
     if not authz.manages_center_of(actor, payout.contract):
         raise NotAllowed()
@@ -131,6 +151,8 @@ def send_payout(actor, payout, bank_reference, now=None):
         raise Conflict(_l("This payout was cancelled."))
     if payout.provider != "manual":
         raise Conflict(_l("This payout is sent through Stripe."))
+    if refused := payout_refusal(payout.contract, payout_role(payout), field="bank_reference"):
+        raise refused
     ledger.post(
         f"payout:{payout.id}",
         "payout",
@@ -159,9 +181,14 @@ def send_payout(actor, payout, bank_reference, now=None):
     return payout
 
 
+def payout_role(payout):
+    """The role of the payable the payout empties: "payee", "agency" or "client"."""
+    return chart.parse_payable(payout.account.code).role
+
+
 def cancel_payout(actor, payout):
     """Whoever may draw on the account withdraws an open request."""
-    role = chart.parse_payable(payout.account.code).role
+    role = payout_role(payout)
     if not may_draw(actor, payout.contract, role):
         raise NotAllowed()
     relock(payout)

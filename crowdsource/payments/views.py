@@ -142,6 +142,11 @@ def _earnings_page(status=200, typed=None, typed_for=None):
     return render_template(
         "payments/earnings.html",
         lines=lines,
+        # a payable whose payee is not verified offers no payout, but says why
+        refusals={
+            (line.contract.id, line.role): payouts.payout_refusal(line.contract, line.role)
+            for line in lines
+        },
         stripe_targets=stripe_targets,
         form=PayoutRequestForm(formdata=None),
         typed=typed,

@@ -44,6 +44,12 @@ def render(task, status=200, answer_to=None, questions_page=None, **forms):
         "tasks/show.html",
         task=task,
         actions=services.allowed_actions(current_user, task),
+        # why a member's draft has no Publish button (its organization is not verified, say)
+        publish_refusal=(
+            services.refusal("publish", current_user, task)
+            if is_member and task.status == TaskStatus.DRAFT
+            else None
+        ),
         bidding_open=services.bidding_open(task),
         bidder_card=bidder_card,
         cancelled=task.status == TaskStatus.CANCELLED,

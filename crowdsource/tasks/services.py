@@ -13,7 +13,7 @@ import datetime as dt
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from crowdsource.accounts import authz
+from crowdsource.accounts import authz, verification
 from crowdsource.accounts.models import Center, Organization, OrgKind
 from crowdsource.bids.models import BID_MOVES, LIVE_STATES, Bid, BidStatus
 from crowdsource.db import db, relock, utcnow
@@ -110,7 +110,11 @@ def _may_edit(actor, task, now):
 
 
 def _may_publish(actor, task, now):
-    if refused := _as_member(actor, task) or authz.unverified_refusal(actor):
+    if refused := (
+        _as_member(actor, task)
+        or authz.unverified_refusal(actor)
+        or verification.unverified_refusal(task.organization, "publish")
+    ):
         return refused
     if task.status != TaskStatus.DRAFT:
         return _not_now(task)

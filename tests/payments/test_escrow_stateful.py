@@ -291,6 +291,7 @@ class EscrowMachine(RuleBasedStateMachine):
             skills=[],
             email_notifications=False,
             email_verified_at=utcnow(),
+            real_name_verified_at=utcnow(),
             is_admin=is_admin,
         )
         db.session.add(user)
@@ -317,6 +318,8 @@ class EscrowMachine(RuleBasedStateMachine):
             institute = orgs.create_organization(
                 professor, "Institute", "institution", "university", next(codes), center.id
             )
+            for organization in (enterprise, agency, institute):
+                organization.real_name_verified_at = utcnow()  # stored directly, as the users
             for number, plan in enumerate(contract_plans):
                 policy.set_policy(
                     admin,

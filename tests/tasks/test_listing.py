@@ -6,11 +6,13 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from crowdsource.accounts import credit_code, orgs
+from crowdsource.accounts import credit_code, orgs, verification
 from crowdsource.bids import services as bid_services
 from crowdsource.db import db as _db
 from crowdsource.db import transaction, utcnow
+from crowdsource.lifecycle import SYSTEM
 from crowdsource.tasks import search, services
+from tests.helpers import BUILT_VERIFIED
 from tests.tasks.helpers import LISTED, details_of, listed_ids
 
 
@@ -287,6 +289,7 @@ def test_the_list_costs_the_same_queries_for_3_tasks_as_for_25(
                     enterprise_code(number),
                     places[number % len(places)].id,
                 )
+                verification.vouch(SYSTEM, organization, BUILT_VERIFIED)
             task = make_task(owner, organization, title=f"Challenge {number}", skills=["PLC"])
             make_bid(solver, task)
             make_bid(agency_owner, task, agency=agency)

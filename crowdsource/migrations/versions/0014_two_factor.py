@@ -2,7 +2,7 @@
 their one-time recovery codes (hashed)
 
 Revision ID: 0014_two_factor
-Revises: 0011_sessions_links
+Revises: 0012_real_name
 Create Date: 2026-12-03 19:00:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0014_two_factor'
-down_revision = '0011_sessions_links'
+down_revision = '0012_real_name'
 branch_labels = None
 depends_on = None
 
