@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
-from crowdsource.accounts import centers, identity, services, verification
+from crowdsource.accounts import centers, credit_code, identity, resident_id, services, verification
 from crowdsource.accounts.models import Membership, Organization, Role
 from crowdsource.bids import services as bids
 from crowdsource.contracts import workflow
@@ -101,6 +101,38 @@ ORGANIZATIONS = [
         [],
     ),
 ]
+
+
+#: the demo's member who waits for the review of their real name, and the organization they
+#: registered and have not asked to verify yet: the Qingdao manager's queue has them
+APPLICANT = "engineer@example.com"
+APPLICANT_ID_FIRST_SEVENTEEN = "37021219900307123"
+UNVERIFIED_ORGANIZATION = ("青岛蓝谷新材料有限公司", "91370212MA3D8K2P7")
+
+
+def _verification_queue(users):
+    """One pending request (the applicant's real name, for Qingdao's managers) and one
+    organization that has not asked to be verified."""
+    applicant = users[APPLICANT]
+    name, first_seventeen = UNVERIFIED_ORGANIZATION
+    code = first_seventeen + credit_code.check_character(first_seventeen)
+    if _organization(code) is None:
+        organization = Organization(
+            name=identity.normalize_name(name),
+            name_key=identity.name_key(name),
+            kind="enterprise",
+            credit_code=code,
+            center=centers.find_center("qingdao"),
+            description="演示数据：尚未实名认证的企业。Demo data: not verified yet.",
+        )
+        db.session.add(organization)
+        db.session.add(Membership(user=applicant, organization=organization, role=Role.OWNER))
+        db.session.flush()
+    if verification.latest_of(applicant) is None:
+        number = APPLICANT_ID_FIRST_SEVENTEEN
+        number += resident_id.check_character(number)
+        qingdao = centers.find_center("qingdao")
+        verification.apply_as_person(applicant, "张敏", number, qingdao.id)
 
 
 def _organization(code):
@@ -262,13 +294,16 @@ def seed():
         created = True
     db.session.flush()
     _vouch_for_demo_people(users)
+    _verification_queue(users)
     return seed_market() or created
 
 
 def _vouch_for_demo_people(users):
     """The demo's people and organizations are verified (实名认证), so that its enterprises
-    publish and its payees are paid out with the platform's rule on."""
-    subjects = [*users.values(), *(_organization(spec[3]) for spec in ORGANIZATIONS)]
+    publish and its payees are paid out with the platform's rule on; but for the ones that
+    show the verification queue (:func:`_verification_queue`)."""
+    people = [user for email, user in users.items() if email != APPLICANT]
+    subjects = [*people, *(_organization(spec[3]) for spec in ORGANIZATIONS)]
     for subject in subjects:
         if not subject.real_name_verified:
             verification.vouch(SYSTEM, subject, DEMO_VOUCHER)

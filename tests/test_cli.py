@@ -321,16 +321,23 @@ def test_seed_demo_is_idempotent(app, db):
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 6
 
 
-def test_the_demo_people_and_organizations_are_verified(app, db):
+def test_the_demo_people_and_organizations_are_verified_but_for_the_queue(app, db, client, login):
     app.test_cli_runner().invoke(args=["seed-demo"])
     people = db.session.scalars(sa.select(User)).all()
     organizations = db.session.scalars(sa.select(Organization)).all()
-    assert people and organizations
-    assert all(subject.real_name_verified for subject in [*people, *organizations])
-    vouched = db.session.scalars(sa.select(Verification)).all()
-    assert len(vouched) == len(people) + len(organizations)
-    assert {v.status for v in vouched} == {VerificationStatus.APPROVED}
-    assert {v.decision_reason for v in vouched} == {demo.DEMO_VOUCHER}
+    waiting = [user for user in people if user.email == demo.APPLICANT]
+    unverified = [o for o in organizations if o.name == demo.UNVERIFIED_ORGANIZATION[0]]
+    assert len(waiting) == 1 and len(unverified) == 1
+    # (by identity: Flask-Login's users compare by their session's id)
+    aside = {id(subject) for subject in waiting + unverified}
+    others = [s for s in [*people, *organizations] if id(s) not in aside]
+    assert all(subject.real_name_verified for subject in others)
+    assert not any(subject.real_name_verified for subject in waiting + unverified)
+    statuses = collections.Counter(v.status for v in db.session.scalars(sa.select(Verification)))
+    assert statuses == {VerificationStatus.APPROVED: len(others), VerificationStatus.PENDING: 1}
+    # the Qingdao manager's queue shows the applicant's request
+    login(find_user_by_email("manager@example.com"), demo.DEMO_PASSWORD)
+    assert "张敏" in client.get("/verifications").get_data(as_text=True)
 
 
 def test_demo_logins_work(app, client):

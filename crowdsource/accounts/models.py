@@ -69,6 +69,23 @@ class User(UserMixin, db.Model):
     def is_active(self):
         return self.active
 
+    def __eq__(self, other):
+        # One account is one row. (Flask-Login's UserMixin compares get_id(), which names the
+        # signed-in session here: it would make a user differ from themselves read elsewhere,
+        # and every two users without a session equal.)
+        if not isinstance(other, User):
+            return NotImplemented
+        if self.id is None or other.id is None:
+            return self is other
+        return self.id == other.id
+
+    def __ne__(self, other):
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self):
+        return object.__hash__(self) if self.id is None else hash(("user", self.id))
+
     @property
     def email_verified(self):
         return self.email_verified_at is not None

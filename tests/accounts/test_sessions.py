@@ -157,3 +157,18 @@ def test_a_deactivated_account_is_signed_out_everywhere(app, make_user):
     with transaction():
         user.active = False
     assert not signed_in(browser)
+
+
+def test_an_account_equals_itself_however_it_was_read_and_no_other(app, make_user):
+    first, second = make_user(), make_user()
+    assert first != second and len({first, second}) == 2
+    browser = signed_in_client(app, first)
+    assert browser.get("/account/profile").status_code == 200
+    with app.test_request_context():
+        from crowdsource.accounts import sessions as session_rows
+
+        (row,) = db.session.scalars(sa.select(UserSession).filter_by(user_id=first.id)).all()
+        loaded = session_rows.load(f"{first.id}:nothing")  # a wrong key names nobody
+        assert loaded is None
+        row.raw_key = None
+    assert first == db.session.get(type(first), first.id)
