@@ -126,7 +126,7 @@ def from_environment(environ=None):
         ),
         # Agency brokerage (转化佣金) is capped at this rate, in basis points (3000 = 30 %).
         "MAX_BROKERAGE_BPS": int(env.get("MAX_BROKERAGE_BPS", "3000")),
-        # Uploaded files: made absolute by upload_folder() when the app is built.
+        # Uploaded files: made absolute by upload_folder() (below) when the app is built.
         "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER") or None,
         # A TrueType font with Chinese glyphs for contract PDFs; default: one fontconfig finds,
         # else reportlab's built-in STSong-Light (no file needed).

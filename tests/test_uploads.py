@@ -130,9 +130,7 @@ def test_the_worker_finds_uploads_where_the_servers_put_them(
     relative = f"uploads-test-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("UPLOAD_FOLDER", relative)
     server = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
-    job = redis_queue.lane("default").enqueue(
-        run_job, "crowdsource.tasks.attachments:upload_folder"
-    )
+    job = redis_queue.lane("default").enqueue(run_job, "crowdsource.uploads:folder")
     worker_folder = tmp_path / "worker"
     worker_folder.mkdir()
     env = dict(
@@ -157,7 +155,7 @@ def test_the_worker_finds_uploads_where_the_servers_put_them(
         assert str(answer) == server.config["UPLOAD_FOLDER"]
         assert server.config["UPLOAD_FOLDER"] == os.path.join(server.instance_path, relative)
     finally:
-        # The job made the folder (upload_folder() creates it): remove it again.
+        # The job made the folder (uploads.folder() creates it): remove it again.
         folder = os.path.join(server.instance_path, relative)
         if os.path.isdir(folder):
             os.rmdir(folder)

@@ -140,9 +140,16 @@ def moderate_task(task_id, step):
 # --- the audit trail -------------------------------------------------------------------------
 
 
-def _trail_form():
+def _trail_filters():
+    """The trail's filters from the query, for the admin only (404 for anyone else): the
+    form, and the page that refuses it when a filter is not valid (else None)."""
+    if not current_user.is_admin:
+        abort(404)
     subjects, actions = services.subjects_and_actions()
-    return AuditFilterForm(subjects, actions, request.args)
+    form = AuditFilterForm(subjects, actions, request.args)
+    if form.validate():
+        return form, None
+    return form, form_page(render_template("console/audit.html", form=form, pagination=None), form)
 
 
 def _trail_query(form):
@@ -153,12 +160,9 @@ def _trail_query(form):
 
 @bp.get("/audit")
 def audit_trail():
-    if not current_user.is_admin:
-        abort(404)
-    form = _trail_form()
-    if not form.validate():
-        html = render_template("console/audit.html", form=form, pagination=None)
-        return form_page(html, form)
+    form, refusal = _trail_filters()
+    if refusal:
+        return refusal
     arguments = QueryArguments()
     page = arguments.page()
     pagination = db.paginate(_trail_query(form), page=page, per_page=TRAIL_PAGE, error_out=False)
@@ -168,10 +172,7 @@ def audit_trail():
 
 @bp.get("/audit.csv")
 def audit_csv():
-    if not current_user.is_admin:
-        abort(404)
-    form = _trail_form()
-    if not form.validate():
-        html = render_template("console/audit.html", form=form, pagination=None)
-        return form_page(html, form)
+    form, refusal = _trail_filters()
+    if refusal:
+        return refusal
     return csv_download(services.trail_csv(_trail_query(form)), "audit-trail.csv")

@@ -3,15 +3,15 @@ attachments (type by name and by content, size), stored outside the static folde
 generated names, downloaded only by people who may see the contract."""
 
 import pathlib
-import uuid
 
 from flask_babel import lazy_gettext as _l
 
+from crowdsource import uploads
 from crowdsource.contracts import services
 from crowdsource.contracts.models import ContractFile
-from crowdsource.db import after_rollback, db
+from crowdsource.db import db
 from crowdsource.errors import DomainError, NotFound
-from crowdsource.tasks.attachments import ALLOWED, _size, problem, upload_folder
+from crowdsource.tasks.attachments import ALLOWED, problem
 
 MAX_FILES = 10
 
@@ -49,12 +49,8 @@ def attach(actor, contract, file_storages, delivery=None, message=None, dispute_
     stored = []
     for storage in check(file_storages):
         extension = pathlib.PurePath(storage.filename).suffix.lower().lstrip(".")
-        stored_name = f"{uuid.uuid4().hex}.{extension}"
-        size = _size(storage.stream)
-        path = upload_folder() / stored_name
-        # Registered first: a file half written when saving fails goes too.
-        after_rollback(path.unlink, missing_ok=True)
-        storage.save(path)
+        size = uploads.size(storage.stream)
+        stored_name = uploads.store(storage, extension)
         record = ContractFile(
             contract_id=contract.id,
             delivery_id=getattr(delivery, "id", None),
@@ -76,4 +72,4 @@ def path_of(user, contract_file):
     """The stored file, if the user may see its contract (else NotFound)."""
     if not services.can_view(user, contract_file.contract):
         raise NotFound()
-    return upload_folder() / contract_file.stored_name
+    return uploads.folder() / contract_file.stored_name

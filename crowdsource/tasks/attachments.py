@@ -1,15 +1,13 @@
 """Task attachments: checked for type (by name and by content) and size, stored outside the
 static folder under generated names, served only as downloads to users allowed to see them."""
 
-import os
 import pathlib
-import uuid
 import zipfile
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from crowdsource.db import after_commit, after_rollback, db
+from crowdsource import uploads
+from crowdsource.db import after_commit, db
 from crowdsource.errors import DomainError, NotFound
 from crowdsource.tasks import access, services
 from crowdsource.tasks.models import TaskAttachment
@@ -37,28 +35,12 @@ ALLOWED = {
 OFFICE_XML = {"docx", "xlsx", "pptx"}
 
 
-def upload_folder():
-    """The folder of every uploaded file (task attachments, contract files): the app's
-    UPLOAD_FOLDER, made absolute when the app was built (crowdsource.config.upload_folder), so
-    that every app server and worker with the same settings reads and writes the same files."""
-    path = pathlib.Path(current_app.config["UPLOAD_FOLDER"])
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _size(stream):
-    stream.seek(0, os.SEEK_END)
-    size = stream.tell()
-    stream.seek(0)
-    return size
-
-
 def problem(filename, stream):
     """Why this file may not be attached (a message), or None."""
     extension = pathlib.PurePath(filename or "").suffix.lower().lstrip(".")
     if extension not in ALLOWED:
         return _l("Attach PDF, images (PNG, JPEG, GIF), office documents or ZIP files only.")
-    size = _size(stream)
+    size = uploads.size(stream)
     if size == 0:
         return _l("The file is empty.")
     if size > MAX_BYTES:
@@ -89,12 +71,8 @@ def add(actor, task, file_storage):
     if reason:
         raise DomainError(reason)
     extension = pathlib.PurePath(file_storage.filename).suffix.lower().lstrip(".")
-    stored_name = f"{uuid.uuid4().hex}.{extension}"
-    size = _size(file_storage.stream)
-    path = upload_folder() / stored_name
-    # Registered first: a file half written when saving fails goes too.
-    after_rollback(path.unlink, missing_ok=True)
-    file_storage.save(path)
+    size = uploads.size(file_storage.stream)
+    stored_name = uploads.store(file_storage, extension)
     attachment = TaskAttachment(
         task_id=task.id,
         original_name=pathlib.PurePath(file_storage.filename).name[:255],
@@ -112,7 +90,7 @@ def remove(actor, attachment):
     """Remove an attachment of a draft or open task; the file is deleted after the commit."""
     task = attachment.task
     services.require("remove_attachment", actor, task)
-    path = upload_folder() / attachment.stored_name
+    path = uploads.folder() / attachment.stored_name
     db.session.delete(attachment)
     db.session.flush()
     after_commit(path.unlink, missing_ok=True)
@@ -122,4 +100,4 @@ def path_of(user, attachment):
     """The stored file of an attachment, if the user may download it (else NotFound)."""
     if not access.can_view_full(user, attachment.task):
         raise NotFound()
-    return upload_folder() / attachment.stored_name
+    return uploads.folder() / attachment.stored_name
