@@ -192,6 +192,10 @@ def from_environment(environ=None):
         # public tables are kept this long per process.
         "STATS_REFRESH_SECONDS": int(env.get("STATS_REFRESH_SECONDS", "60")),
         "STATS_CACHE_SECONDS": int(env.get("STATS_CACHE_SECONDS", "600")),
+        # disclosure control of the public statistics (stats/disclosure.py): a shown cell has
+        # at least this many distinct contributors of each kind, and passes the p % rule
+        "STATS_MIN_CONTRIBUTORS": int(env.get("STATS_MIN_CONTRIBUTORS", "3")),
+        "STATS_DOMINANCE_PERCENT": int(env.get("STATS_DOMINANCE_PERCENT", "10")),
     }
 
 

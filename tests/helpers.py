@@ -25,6 +25,9 @@ CREDIT_CODES = [
     "12370000495571234X",
     "91350100M000100Y43",
     "91110000802100433B",
+    "91370071MA3E00071K",
+    "91370072MA3E000725",
+    "91370073MA3E00073N",
 ]
 #: the reason of the real-name verification the builders vouch for (crowdsource.accounts
 #: .verification.vouch): their people and organizations are verified unless a test says not

@@ -198,7 +198,7 @@ def task(task_id):
 #: the public tables and the parameters that select their rows
 #: extra keys of the rows given out, beside the table's columns
 STATS_EXTRA = {
-    "contracts-by-city": ("center_name_zh", "center_name_en", "suppressed"),
+    "contracts-by-city": ("center_name_zh", "center_name_en", "suppressed", "suppressed_by"),
 }
 
 
@@ -230,7 +230,7 @@ def _stats_view(name):
         table = result.tables[name]
         rows = selected_rows(table, values)
         chosen = dataclasses.replace(table, rows=_slice(rows, values))
-        extra = STATS_EXTRA.get(name, ("suppressed",))
+        extra = STATS_EXTRA.get(name, ("suppressed", "suppressed_by"))
         body = _page(values, len(rows), to_items(chosen, extra))
         body["covers_until"] = result.last_month
         return jsonify(body)

@@ -1,80 +1,171 @@
-"""Disclosure control of the public statistics: no published cell is built from fewer than
-three contracts, and no suppressed cell can be had back by subtraction.
+"""Disclosure control of the public statistics: the rules statistics offices apply, because
+the people in the data (enterprises, solvers, agencies) are also its readers.
 
-What is published. Every public table is one-dimensional within a year: contracts of a year
-by contract type, by city, by month, and tasks of a year by contract type. Each is a
-*partition* of the year's contracts (or tasks): its cells add up to the year's total, which
-is published too (and could be had anyway by adding up a table whose cells are all shown).
-There are no cross tables (type × city): a cell of a cross table nests inside a cell of each
-margin, and sets of nested tables let one solve for single cells across them. The filters of
-the API select published cells; they never compute a new breakdown.
+A cell of a public table is built from *contributions*: contracts (their value), tasks or bids,
+each belonging to contributors (a contract to its enterprise and to its payee, a task to the
+enterprise that posted it, a bid to its bidder). A contributor with several contracts in a cell
+is one contributor, with their sum as its contribution.
 
-Primary suppression. A cell counting 1 or 2 contracts is not shown: neither its count nor
-anything computed from its contracts (value, change on the previous year). A cell counting 0
-is shown as 0; it tells nothing about any contract. The year total obeys the same rule.
+Primary suppression (:func:`primary`). A non-empty cell is not shown when
 
-Complementary suppression. Subtracting the shown cells of a year from the year's total gives
-the sum of its suppressed cells. So within each partition that has a suppressed cell, further
-cells are suppressed (the smallest non-empty ones first, ties broken by their key) until at
-least two non-empty cells are suppressed and together they count at least three contracts.
-What subtraction yields then is an aggregate of at least three contracts, which this module
-would have published anyway. When a year counts fewer than three contracts, every cell and
-the total are suppressed. Partitions of the same year along different dimensions share only
-the total, so combining them gives nothing more than each does alone.
+- it has fewer than ``k`` distinct contributors of any kind it is counted for (*threshold*:
+  ``k`` enterprises and ``k`` payees for contracts, ``k`` enterprises for tasks, ``k`` bidders
+  for bids; ``STATS_MIN_CONTRIBUTORS``, 3 by default), or
+- its value is dominated (*dominance*, the p % rule): the total minus its two largest
+  contributions is less than ``p`` % of the largest (``STATS_DOMINANCE_PERCENT``, 10 by
+  default), on the enterprises' side or on the payees'. Then the second-largest contributor,
+  who knows its own share, could estimate the largest within p %.
 
-Change on the previous year is computed only between two shown cells (else it would let one
-work out a suppressed cell from a shown one).
+A cell of no contract is shown as 0: it tells nothing about anyone.
 
-Time. Months are cut in the platform's time zone, the same for every reader (two readers
-with differently cut months could subtract one's cells from the other's). The public figures
-cover complete months only, so they change once a month rather than with every contract,
-which would let anyone watching the totals read the value of a single new contract. A residual
-risk remains across monthly publications within a year (a cell that was suppressed with a
-partner one month may be shown the next); the figures of a closed year never change again.
+Complementary suppression (:func:`suppress_partition`). Each public table splits a year into
+cells (by contract type, by city, by month) whose sum is the year, also published. Subtracting
+the shown cells from the year gives the sum of the hidden ones, so the hidden cells of a table
+taken together must pass the primary rules as if they were one published cell: the smallest
+shown cells are hidden as well until they do. A year whose total fails the rules hides all its
+cells.
+
+Across tables (intruder.py). A contract lies in one cell of each table, so the tables of a year
+together are linear constraints on the contracts' values; a party knows its own contracts as
+well. :func:`intruder.findings` solves, for every party, the bounds those constraints put on
+every other party's contributions and reports any determined exactly or within p %;
+public.py hides further cells until there are none, and ``flask stats audit`` checks what is
+published the same way.
+
+Time. Months are cut in the platform's time zone, the same for every reader. The public
+figures cover complete months only, so they change once a month rather than with every
+contract. A residual risk remains across monthly publications within a year (a cell hidden one
+month may be shown the next, once more contracts join it); the figures of a closed year never
+change again.
 """
 
 import dataclasses
+import enum
 
-#: the fewest contracts (or tasks) a published cell may be built from
-MIN_COUNT = 3
+from flask import current_app
+
+
+class Reason(enum.StrEnum):
+    """Why a cell is not shown (published with the cell; never by how much)."""
+
+    #: fewer than k distinct contributors
+    THRESHOLD = "threshold"
+    #: one contributor holds nearly all of the value (the p % rule)
+    DOMINANCE = "dominance"
+    #: hidden as well, so that a hidden cell cannot be worked out from the shown ones
+    COMPLEMENTARY = "complementary"
+
+
+@dataclasses.dataclass(frozen=True)
+class Rules:
+    #: the fewest distinct contributors of each kind a shown cell has
+    min_contributors: int = 3
+    #: p of the p % rule
+    dominance_percent: int = 10
+
+    @classmethod
+    def configured(cls):
+        config = current_app.config
+        return cls(
+            int(config.get("STATS_MIN_CONTRIBUTORS", 3)),
+            int(config.get("STATS_DOMINANCE_PERCENT", 10)),
+        )
+
+    @property
+    def p(self):
+        return self.dominance_percent / 100
 
 
 @dataclasses.dataclass
 class Cell:
-    """One cell of a public table: a count, the sums that go with it, and whether it is
-    shown. ``sums`` are the figures computed from the cell's contracts (e.g. value)."""
+    """One cell of a public table: the contributions it is built from, and whether (and why)
+    it is hidden.
+
+    ``sides`` maps each kind of contributor the cell is counted for (e.g. "enterprise",
+    "payee") to ``{contributor: contribution}``; ``value_sides`` names the kinds whose
+    contributions are a value (the p % rule applies to them; counts only take the threshold).
+    """
 
     key: tuple
-    count: int
-    sums: dict = dataclasses.field(default_factory=dict)
-    suppressed: bool = False
+    count: int = 0
+    value: int = 0
+    sides: dict = dataclasses.field(default_factory=dict)
+    value_sides: tuple = ()
+    reason: Reason | None = None
+    #: the facts (contracts) of the cell, for the audit across tables
+    members: list = dataclasses.field(default_factory=list)
+
+    @property
+    def suppressed(self):
+        return self.reason is not None
+
+    def add(self, count, value, contributors):
+        """Count ``count`` more items worth ``value``, belonging to ``{side: contributor}``."""
+        self.count += count
+        self.value += value
+        for side, contributor in contributors.items():
+            shares = self.sides.setdefault(side, {})
+            weight = value if side in self.value_sides else count
+            shares[contributor] = shares.get(contributor, 0) + weight
 
 
-def suppress_partition(cells, minimum=MIN_COUNT):
-    """Mark the cells of one partition (e.g. the contract types of one year) that may not be
-    shown: primary suppression of small cells, then complementary suppression (see the module
-    docstring). Changes ``cells`` in place and returns them."""
+def dominated(shares, p_percent):
+    """The p % rule: whether the total of ``shares`` minus its two largest is less than p % of
+    the largest (integers throughout: no rounding decides it)."""
+    if not shares:
+        return False
+    ordered = sorted(shares, reverse=True)
+    largest = ordered[0]
+    second = ordered[1] if len(ordered) > 1 else 0
+    remainder = sum(ordered) - largest - second
+    return 100 * remainder < p_percent * largest
+
+
+def primary(cells, rules):
+    """The rule that hides the union of ``cells`` as one published cell, or None if it may be
+    shown. Empty cells may always be shown."""
+    if not any(cell.count for cell in cells):
+        return None
+    sides = {}
     for cell in cells:
-        cell.suppressed = 0 < cell.count < minimum
-    hidden = [cell for cell in cells if cell.suppressed]
-    if not hidden:
+        for side, shares in cell.sides.items():
+            merged = sides.setdefault(side, {})
+            for contributor, share in shares.items():
+                merged[contributor] = merged.get(contributor, 0) + share
+    if any(len(shares) < rules.min_contributors for shares in sides.values()):
+        return Reason.THRESHOLD
+    value_sides = {side for cell in cells for side in cell.value_sides}
+    for side in value_sides:
+        if dominated(list(sides.get(side, {}).values()), rules.dominance_percent):
+            return Reason.DOMINANCE
+    return None
+
+
+def suppress_partition(cells, rules, total_reason=None, also=()):
+    """Mark the cells of one partition of a year that may not be shown (see the module
+    docstring) and return them. ``total_reason``: the year's total is hidden, so all its
+    non-empty cells are. ``also``: keys hidden already for another reason (the audit across
+    tables); kept hidden. Cells hidden before the call stay hidden."""
+    for cell in cells:
+        if cell.reason is None:
+            cell.reason = primary([cell], rules)
+        if cell.reason is None and cell.key in also:
+            cell.reason = Reason.COMPLEMENTARY
+    if total_reason is not None:
+        for cell in cells:
+            if cell.count and cell.reason is None:
+                cell.reason = Reason.COMPLEMENTARY
         return cells
+    hidden = [cell for cell in cells if cell.suppressed]
     candidates = sorted(
-        (cell for cell in cells if not cell.suppressed and cell.count > 0),
-        key=lambda cell: (cell.count, cell.key),
+        (cell for cell in cells if not cell.suppressed and cell.count),
+        key=lambda cell: (cell.value, cell.count, cell.key),
     )
-    while len(hidden) < 2 or sum(cell.count for cell in hidden) < minimum:
-        if not candidates:
-            break
+    while hidden and primary(hidden, rules) is not None and candidates:
         partner = candidates.pop(0)
-        partner.suppressed = True
+        partner.reason = Reason.COMPLEMENTARY
         hidden.append(partner)
     return cells
-
-
-def total_shown(count, minimum=MIN_COUNT):
-    """Whether the total of a partition (a year) may be shown."""
-    return count == 0 or count >= minimum
 
 
 def change(current, previous):

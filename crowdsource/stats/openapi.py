@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from crowdsource.accounts.models import CenterLevel
 from crowdsource.stats import params as p
+from crowdsource.stats.disclosure import Reason, Rules
 from crowdsource.tasks import listing
 
 NO_SUCH_CENTER = _l("There is no center with this code.")
@@ -24,9 +25,14 @@ SORT_DESCRIPTION = _l("Order: newest (default), deadline, budget_high or budget_
 #: the largest id a path may name (ids are 64-bit at most in the database)
 MAX_ID = 2**31 - 1
 
-SUPPRESSED = _l(
-    "True when the cell is not shown: built from fewer than 3 contracts (or tasks), or hidden "
-    "as well so that it cannot be worked out from the totals. Its figures are then null."
+SUPPRESSED = _l("True when the cell is not shown (see suppressed_by). Its figures are then null.")
+SUPPRESSED_BY = _l(
+    "Which rule hid the cell, null when it is shown: threshold (fewer than k distinct "
+    "enterprises or payees; for tasks, enterprises; for bids, bidders), dominance (the p %% "
+    "rule: the value less its two largest contributions, summed per contributor, is under p %% "
+    "of the largest) or complementary (hidden as well, so that no hidden cell can be worked "
+    "out from the shown ones, also by a party who subtracts its own contracts). k is "
+    "%(k)s and p is %(p)s here."
 )
 
 
@@ -102,6 +108,12 @@ def schemas():
         "description": str(_l("The last (complete) month the figures cover.")),
     }
     suppressed = {"type": "boolean", "description": str(SUPPRESSED)}
+    rules = Rules.configured()
+    suppressed_by = _nullable(
+        "string",
+        enum=[*(reason.value for reason in Reason), None],
+        description=str(SUPPRESSED_BY % dict(k=rules.min_contributors, p=rules.dominance_percent)),
+    )
     types = [t.value for t in p.ContractType]
     year = {"type": "integer"}
     stats_rows = {
@@ -167,7 +179,9 @@ def schemas():
         "TaskPage": _page_of("Task"),
     }
     for name, properties in stats_rows.items():
-        result[name] = _object({**properties, "suppressed": suppressed})
+        result[name] = _object(
+            {**properties, "suppressed": suppressed, "suppressed_by": suppressed_by}
+        )
         result[f"{name}Page"] = _page_of(name, covers_until=covers)
     return result
 
@@ -310,8 +324,10 @@ def document(server_url):
                 _l(
                     "Read-only open data of the Crowdsource marketplace: innovation centers, "
                     "public open tasks and market statistics (aggregates only: no party is "
-                    "named, no single contract's amount is given and no cell is built from "
-                    "fewer than 3 contracts). Amounts are in fen (1/100 yuan). Requests are "
+                    "named, no single contract's amount is given, and a cell is hidden when it "
+                    "has too few contributors, when one contributor dominates it, or when it "
+                    "could be worked out from the others: see suppressed_by). Amounts are in "
+                    "fen (1/100 yuan). Requests are "
                     "limited per client; past the limit the answer is 429 with Retry-After."
                 )
             ),

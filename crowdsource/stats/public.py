@@ -10,16 +10,15 @@ zone), so they change once a month; they are computed once and kept for
 
 import dataclasses
 import time
-from collections import defaultdict
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from crowdsource.accounts import centers as center_services
-from crowdsource.stats import charts, periods, summary
-from crowdsource.stats.disclosure import Cell, change, suppress_partition, total_shown
+from crowdsource.stats import charts, intruder, periods, queries
+from crowdsource.stats.disclosure import Cell, Reason, Rules, change, primary, suppress_partition
 from crowdsource.stats.formats import compact_money, money
-from crowdsource.stats.tables import NOT_SHOWN_NOTE, Column, Table
+from crowdsource.stats.tables import Column, Table, not_shown_note, tasks_not_shown_note
 from crowdsource.tasks.models import ContractType
 
 
@@ -64,77 +63,158 @@ def _region_of(all_centers):
     return regions
 
 
-def _partitioned(cells_by_year):
-    """Suppress within each year's partition; returns {year: (cells, total, total shown)}."""
-    result = {}
-    for year, cells in cells_by_year.items():
-        suppress_partition(cells)
-        total = sum(cell.count for cell in cells)
-        result[year] = (cells, total, total_shown(total))
-    return result
-
-
-def _value(cell, key):
-    return None if cell is None or cell.suppressed else cell.sums.get(key, 0)
+def _value(cell):
+    return None if cell is None or cell.suppressed else cell.value
 
 
 def _count(cell):
     return None if cell.suppressed else cell.count
 
 
+def _reason(cell):
+    return cell.reason.value if cell is not None and cell.reason else None
+
+
 def compute(cutoff):
     """The public tables of the complete months before ``cutoff``."""
+    rules = Rules.configured()
     result = Published(cutoff, {})
-    first = summary.first_month()
-    cells = summary.cells(first, result.last_month) if first else []
-    years = sorted({int(cell.month[:4]) for cell in cells if cell.contracts or cell.tasks})
+    start = periods.year_start(periods.FIRST_YEAR)
+    contracts = queries.contract_facts(start, cutoff)
+    tasks = queries.task_contributions(start, cutoff)
+    bids = queries.bid_contributions(start, cutoff)
+    years = sorted({int(fact.month[:4]) for fact in contracts} | {int(row[0][:4]) for row in tasks})
     regions = _region_of(center_services.all_centers())
     region_list = sorted({r.id: r for r in regions.values()}.values(), key=lambda r: r.path)
     return {
         table.name: table
         for table in (
-            *_contract_tables(cells, years, regions, region_list, cutoff),
-            *_task_tables(cells, years),
+            *_contract_tables(
+                contracts, years, regions, region_list, result.last_month, cutoff, rules
+            ),
+            *_task_tables(tasks, bids, years, rules),
         )
     }
 
 
-def _contract_tables(cells, years, regions, region_list, cutoff):
-    by_type, by_region, by_month = defaultdict(dict), defaultdict(dict), defaultdict(dict)
-    for year in years:
-        for t in ContractType:
-            by_type[year][t] = Cell((year, t.value), 0, {"value_fen": 0})
-        for region in region_list:
-            by_region[year][region.id] = Cell((year, region.path), 0, {"value_fen": 0})
-        for month in periods.months_between(f"{year:04d}-01", f"{year:04d}-12"):
-            by_month[year][month] = Cell((month,), 0, {"value_fen": 0})
-    for stored in cells:
-        year = int(stored.month[:4])
-        if year not in by_type:
-            continue
-        for cell in (
-            by_type[year][stored.contract_type],
-            by_region[year][regions[stored.center_id].id],
-            by_month[year][stored.month],
-        ):
-            cell.count += stored.contracts
-            cell.sums["value_fen"] += stored.value_fen
-    for table in (by_type, by_region, by_month):
-        _partitioned({year: list(cells.values()) for year, cells in table.items()})
+CONTRACT_SIDES = ("enterprise", "payee")
 
-    year_rows, totals = [], {}
+
+def _contract_cell(key):
+    return Cell(key, value_sides=CONTRACT_SIDES)
+
+
+@dataclasses.dataclass
+class ContractYear:
+    """The cells of one year's contracts in every public table, protected together."""
+
+    total: Cell
+    by_type: dict
+    by_region: dict
+    by_month: dict
+
+    @property
+    def partitions(self):
+        return (self.by_type, self.by_region, self.by_month)
+
+
+def _contract_years(facts, years, regions, region_list, last_month):
+    tables = {}
     for year in years:
-        count = sum(cell.count for cell in by_type[year].values())
-        value = sum(cell.sums["value_fen"] for cell in by_type[year].values())
-        totals[year] = (count, value) if total_shown(count) else (None, None)
-        previous = totals.get(year - 1, (None, None))[1]
+        months = [
+            m for m in periods.months_between(f"{year:04d}-01", f"{year:04d}-12") if m <= last_month
+        ]
+        tables[year] = ContractYear(
+            _contract_cell(("year", year)),
+            {t: _contract_cell(("type", year, t.value)) for t in ContractType},
+            {r.id: _contract_cell(("region", year, r.code)) for r in region_list},
+            {m: _contract_cell(("month", m)) for m in months},
+        )
+    for fact in facts:
+        year = tables.get(int(fact.month[:4]))
+        if year is None or fact.month not in year.by_month:
+            continue
+        contributors = {"enterprise": fact.enterprise, "payee": fact.payee}
+        for cell in (
+            year.total,
+            year.by_type[fact.contract_type],
+            year.by_region[regions[fact.center_id].id],
+            year.by_month[fact.month],
+        ):
+            cell.add(1, fact.value_fen, contributors)
+            cell.members.append(fact)
+    return tables
+
+
+def atom_of(fact, regions):
+    """The cell a contract lies in in every contract table of its year at once."""
+    return (fact.contract_type.value, regions[fact.center_id].id, fact.month)
+
+
+def intruder_fact(fact, regions):
+    contributors = {"enterprise": fact.enterprise, "payee": fact.payee}
+    return intruder.Fact(
+        fact.id, fact.value_fen, atom_of(fact, regions), contributors, fact.parties
+    )
+
+
+def region_of_centers():
+    """{center id: its region (public table by city)}."""
+    return _region_of(center_services.all_centers())
+
+
+def protect(year, rules, regions):
+    """Hide the cells of one year's contract tables that the rules require (disclosure.py),
+    then more until the intruder check finds nothing (intruder.py). Changes the cells."""
+    year.total.reason = primary([year.total], rules)
+    facts = [intruder_fact(f, regions) for f in year.total.members]
+    also = set()
+    while True:
+        cells = []
+        for partition in year.partitions:
+            suppress_partition(list(partition.values()), rules, year.total.reason, also)
+            cells.extend(partition.values())
+        if year.total.suppressed:
+            return
+        shown = [cell for cell in cells if not cell.suppressed and cell.count]
+        constraints = [
+            intruder.Constraint(frozenset(atom_of(f, regions) for f in cell.members), cell.value)
+            for cell in (year.total, *shown)
+        ]
+        found = intruder.findings(facts, constraints, rules)
+        if not found:
+            return
+        for atom in {finding.atom for finding in found}:
+            holding = [
+                c
+                for c in shown
+                if c.key not in also and any(atom_of(f, regions) == atom for f in c.members)
+            ]
+            others = [c for c in shown if c.key not in also]
+            chosen = min(holding or others, key=lambda c: (c.value, c.count, c.key), default=None)
+            if chosen is None:
+                year.total.reason = Reason.COMPLEMENTARY
+                break
+            also.add(chosen.key)
+
+
+def _contract_tables(facts, years, regions, region_list, last_month, cutoff, rules):
+    tables = _contract_years(facts, years, regions, region_list, last_month)
+    for year in tables.values():
+        protect(year, rules, regions)
+
+    year_rows = []
+    for y in years:
+        total = tables[y].total
+        previous = tables.get(y - 1)
         year_rows.append(
             dict(
-                year=year,
-                contracts=totals[year][0],
-                value_fen=totals[year][1],
-                change=change(totals[year][1], previous),
-                suppressed=totals[year][0] is None,
+                year=y,
+                contracts=_count(total),
+                value_fen=_value(total),
+                change=change(_value(total), _value(previous.total) if previous else None),
+                suppressed=total.suppressed,
+                suppressed_by=_reason(total),
             )
         )
 
@@ -142,20 +222,25 @@ def _contract_tables(cells, years, regions, region_list, cutoff):
         return dict(
             keys,
             contracts=_count(cell),
-            value_fen=_value(cell, "value_fen"),
-            change=change(_value(cell, "value_fen"), _value(previous_cell, "value_fen")),
+            value_fen=_value(cell),
+            change=change(_value(cell), _value(previous_cell)),
             suppressed=cell.suppressed,
+            suppressed_by=_reason(cell),
         )
 
+    def before(y, name, key):
+        previous = tables.get(y - 1)
+        return getattr(previous, name).get(key) if previous else None
+
     type_rows = [
-        row(by_type[y][t], by_type.get(y - 1, {}).get(t), year=y, contract_type=t.value)
+        row(tables[y].by_type[t], before(y, "by_type", t), year=y, contract_type=t.value)
         for y in years
         for t in ContractType
     ]
     region_rows = [
         row(
-            by_region[y][r.id],
-            by_region.get(y - 1, {}).get(r.id),
+            tables[y].by_region[r.id],
+            before(y, "by_region", r.id),
             year=y,
             center=r.code,
             center_name_zh=r.name_zh,
@@ -164,17 +249,16 @@ def _contract_tables(cells, years, regions, region_list, cutoff):
         for y in years
         for r in region_list
     ]
-    last = periods.month_key(cutoff)
     month_rows = [
         dict(
             month=month,
             contracts=_count(cell),
-            value_fen=_value(cell, "value_fen"),
+            value_fen=_value(cell),
             suppressed=cell.suppressed,
+            suppressed_by=_reason(cell),
         )
         for y in years
-        for month, cell in by_month[y].items()
-        if month < last
+        for month, cell in tables[y].by_month.items()
     ]
     contract_columns = [
         Column("contracts", _l("Contracts"), "count"),
@@ -198,7 +282,7 @@ def _contract_tables(cells, years, regions, region_list, cutoff):
                 change_column,
             ],
             type_rows,
-            note=NOT_SHOWN_NOTE,
+            note=not_shown_note(rules),
         ),
         Table(
             "contracts-by-city",
@@ -220,40 +304,56 @@ def _contract_tables(cells, years, regions, region_list, cutoff):
             _l("Contracts by month"),
             [Column("month", _l("Month"), "month"), *contract_columns],
             month_rows,
-            note=NOT_SHOWN_NOTE,
+            note=not_shown_note(rules),
         ),
     ]
 
 
-def _task_tables(cells, years):
-    by_type = defaultdict(dict)
-    for year in years:
-        for t in ContractType:
-            by_type[year][t] = Cell((year, t.value), 0, {"bids": 0})
-    for stored in cells:
-        year = int(stored.month[:4])
-        if year in by_type:
-            by_type[year][stored.contract_type].count += stored.tasks
-            by_type[year][stored.contract_type].sums["bids"] += stored.bids
-    partitions = _partitioned({year: list(cells.values()) for year, cells in by_type.items()})
+def _task_tables(tasks, bids, years, rules):
+    """Tasks posted by type and year (contributors: the posting enterprises) and bids per task
+    (contributors: the bidders), each partition protected on its own contributors."""
+    task_cells = {y: {t: Cell(("tasks", y, t.value)) for t in ContractType} for y in years}
+    bid_cells = {y: {t: Cell(("bids", y, t.value)) for t in ContractType} for y in years}
+    task_totals = {y: Cell(("tasks", y)) for y in years}
+    bid_totals = {y: Cell(("bids", y)) for y in years}
+    for month, contract_type, enterprise, count in tasks:
+        year = int(month[:4])
+        if year in task_cells:
+            for cell in (task_cells[year][contract_type], task_totals[year]):
+                cell.add(count, 0, {"enterprise": enterprise})
+    for month, contract_type, bidder, count in bids:
+        year = int(month[:4])
+        if year in bid_cells:
+            for cell in (bid_cells[year][contract_type], bid_totals[year]):
+                cell.add(count, 0, {"bidder": bidder})
+    for y in years:
+        task_totals[y].reason = primary([task_totals[y]], rules)
+        suppress_partition(list(task_cells[y].values()), rules, task_totals[y].reason)
+        # bids per task needs the tasks: hidden with them
+        bid_totals[y].reason = task_totals[y].reason or primary([bid_totals[y]], rules)
+        hidden_tasks = {
+            ("bids", y, t.value) for t, cell in task_cells[y].items() if cell.suppressed
+        }
+        suppress_partition(list(bid_cells[y].values()), rules, bid_totals[y].reason, hidden_tasks)
 
-    def per_task(cell):
-        if cell.suppressed or not cell.count:
+    def per_task(task_cell, bid_cell):
+        if task_cell.suppressed or bid_cell.suppressed or not task_cell.count:
             return None
-        return round(cell.sums["bids"] / cell.count, 2)
+        return round(bid_cell.count / task_cell.count, 2)
 
-    year_rows = []
-    for year in years:
-        cells, total, shown = partitions[year]
-        bids = sum(cell.sums["bids"] for cell in cells)
-        year_rows.append(
-            dict(
-                year=year,
-                tasks=total if shown else None,
-                bids_per_task=round(bids / total, 2) if shown and total else None,
-                suppressed=not shown,
-            )
+    def reason(task_cell, bid_cell):
+        return _reason(task_cell) or (_reason(bid_cell) if task_cell.count else None)
+
+    year_rows = [
+        dict(
+            year=y,
+            tasks=_count(task_totals[y]),
+            bids_per_task=per_task(task_totals[y], bid_totals[y]),
+            suppressed=task_totals[y].suppressed,
+            suppressed_by=reason(task_totals[y], bid_totals[y]),
         )
+        for y in years
+    ]
     columns = [
         Column("tasks", _l("Tasks posted"), "count"),
         Column("bids_per_task", _l("Bids per task"), "ratio"),
@@ -277,17 +377,15 @@ def _task_tables(cells, years):
                 dict(
                     year=y,
                     contract_type=t.value,
-                    tasks=_count(by_type[y][t]),
-                    bids_per_task=per_task(by_type[y][t]),
-                    suppressed=by_type[y][t].suppressed,
+                    tasks=_count(task_cells[y][t]),
+                    bids_per_task=per_task(task_cells[y][t], bid_cells[y][t]),
+                    suppressed=task_cells[y][t].suppressed,
+                    suppressed_by=reason(task_cells[y][t], bid_cells[y][t]),
                 )
                 for y in years
                 for t in ContractType
             ],
-            note=_l(
-                "— means not shown: fewer than 3 tasks, or hidden as well so that it cannot "
-                "be worked out from the totals."
-            ),
+            note=tasks_not_shown_note(rules),
         ),
     ]
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from crowdsource.accounts.models import Membership
 from crowdsource.bids.models import Bid
 from crowdsource.contracts.models import Contract
 from crowdsource.db import db
@@ -196,3 +197,101 @@ def disputes(cut):
         .where(*conditions)
     )
     return [DisputeFact(*row) for row in db.session.execute(query)]
+
+
+# --- facts with their contributors, for disclosure control (public.py, intruder.py) --------
+
+
+@dataclasses.dataclass(frozen=True)
+class ContractFact:
+    id: int
+    month: str
+    contract_type: ContractType
+    center_id: int
+    value_fen: int
+    enterprise: tuple
+    payee: tuple
+    #: the organizations and people party to it (members of those organizations too)
+    parties: frozenset
+
+
+def _party(kind, number):
+    return None if number is None else (kind, number)
+
+
+def members_of():
+    """{("org", id): the ("user", id) of its members}: a member knows its organization's
+    contracts."""
+    members = defaultdict(set)
+    for user_id, organization_id in db.session.execute(
+        sa.select(Membership.user_id, Membership.organization_id)
+    ):
+        members[("org", organization_id)].add(("user", user_id))
+    return members
+
+
+def contract_facts(start, end):
+    """Every contract signed in [start, end), one row each, with its contributors: the
+    enterprise and the payee (the individual solver, or the organization paid)."""
+    month = month_of(Contract.signed_at).label("month")
+    query = sa.select(
+        Contract.id,
+        month,
+        Contract.contract_type,
+        Contract.center_id,
+        Contract.price_fen,
+        Contract.client_organization_id,
+        Contract.payee_user_id,
+        Contract.payee_organization_id,
+        Contract.agency_id,
+        Contract.solver_id,
+    ).where(Contract.currency == CURRENCY, Contract.signed_at >= start, Contract.signed_at < end)
+    members = members_of()
+    facts = []
+    for row in db.session.execute(query):
+        enterprise = ("org", row.client_organization_id)
+        payee = _party("user", row.payee_user_id) or ("org", row.payee_organization_id)
+        direct = {enterprise, payee, ("user", row.solver_id)}
+        if row.agency_id is not None:
+            direct.add(("org", row.agency_id))
+        parties = set(direct)
+        for party in direct:
+            parties |= members.get(party, set())
+        facts.append(
+            ContractFact(
+                row.id,
+                row.month,
+                row.contract_type,
+                row.center_id,
+                int(row.price_fen),
+                enterprise,
+                payee,
+                frozenset(parties),
+            )
+        )
+    return facts
+
+
+def task_contributions(start, end):
+    """Tasks published in [start, end) by month, type and posting organization:
+    ``(month, type, ("org", id), count)``."""
+    month = month_of(Task.published_at).label("month")
+    query = (
+        sa.select(month, Task.contract_type, Task.organization_id, sa.func.count(Task.id))
+        .where(Task.status != TaskStatus.DRAFT, Task.published_at >= start, Task.published_at < end)
+        .group_by("month", Task.contract_type, Task.organization_id)
+    )
+    return [(m, t, ("org", o), n) for m, t, o, n in _cells(query)]
+
+
+def bid_contributions(start, end):
+    """Bids received in [start, end) by month, their task's type and bidder (the agency, or
+    the individual): ``(month, type, bidder, count)``."""
+    month = month_of(Bid.created_at).label("month")
+    query = (
+        sa.select(month, Task.contract_type, Bid.bidder_key, sa.func.count(Bid.id))
+        .join(Task, Task.id == Bid.task_id)
+        .where(Bid.created_at >= start, Bid.created_at < end)
+        .group_by("month", Task.contract_type, Bid.bidder_key)
+    )
+    return _cells(query)

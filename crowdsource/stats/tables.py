@@ -109,6 +109,9 @@ def to_csv(table):
         header.append(column.csv_header)
         if column.kind == "center":
             header.append("center_name")
+    reasons = any("suppressed_by" in row for row in table.rows)
+    if reasons:
+        header.append("suppressed_by")
     writer.writerow(header)
     for row in table.rows:
         line = []
@@ -116,6 +119,8 @@ def to_csv(table):
             line.append(row.get("center") if column.kind == "center" else csv_value(column, row))
             if column.kind == "center":
                 line.append(_center_name(row))
+        if reasons:
+            line.append(row.get("suppressed_by") or "")
         writer.writerow(line)
     return buffer.getvalue()
 
@@ -126,7 +131,44 @@ def to_items(table, extra=()):
     return [{key: row.get(key) for key in keys} for row in table.rows]
 
 
-NOT_SHOWN_NOTE = _l(
-    "— means not shown: built from fewer than 3 contracts, or hidden as well so that it cannot "
-    "be worked out from the totals."
-)
+def not_shown_note(rules):
+    """What the marks of hidden contract figures mean, with the rules' parameters."""
+    return _l(
+        "— means not shown. T: fewer than %(k)s different enterprises or %(k)s different "
+        "payees. D: one party holds nearly all of the value (another could estimate its share "
+        "within %(p)s %%). C: hidden as well, so that no hidden figure can be worked out from "
+        "the others, even by a party who knows its own contracts.",
+        k=rules.min_contributors,
+        p=rules.dominance_percent,
+    )
+
+
+def tasks_not_shown_note(rules):
+    """What the marks of hidden task figures mean."""
+    return _l(
+        "— means not shown. T: fewer than %(k)s different enterprises posted the tasks (or "
+        "fewer than %(k)s different bidders made the bids). C: hidden as well, so that it "
+        "cannot be worked out from the totals.",
+        k=rules.min_contributors,
+    )
+
+
+#: why a figure is not shown: the mark beside the dash, and what it means
+REASON_MARKS = {
+    "threshold": (_l("T"), _l("Too few different parties")),
+    "dominance": (_l("D"), _l("One party holds nearly all of the value")),
+    "complementary": (_l("C"), _l("Hidden so that other hidden figures cannot be worked out")),
+}
+
+
+def reason_mark(column, row):
+    """(mark, meaning) of the rule that hid this figure, or None when it is shown."""
+    reason = row.get("suppressed_by")
+    if (
+        not reason
+        or not column.numeric
+        or column.kind == "change"
+        or row.get(column.key) is not None
+    ):
+        return None
+    return REASON_MARKS.get(reason)

@@ -12,8 +12,9 @@ from crowdsource.accounts import authz, centers
 from crowdsource.accounts.models import Center
 from crowdsource.db import db
 from crowdsource.stats import bp, figures, periods, public
+from crowdsource.stats.disclosure import Rules
 from crowdsource.stats.forms import DashboardForm
-from crowdsource.stats.tables import NOT_SHOWN_NOTE, display, to_csv
+from crowdsource.stats.tables import display, not_shown_note, reason_mark, to_csv
 from crowdsource.tasks.models import ContractType
 
 
@@ -23,6 +24,11 @@ def _csv(table, filename):
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
     )
+
+
+@bp.app_template_global("suppression_mark")
+def suppression_mark(column, row):
+    return reason_mark(column, row)
 
 
 # --- public --------------------------------------------------------------------------------
@@ -36,7 +42,7 @@ def public_statistics():
         published=result,
         tables=public.with_charts(result.tables),
         display=display,
-        not_shown_note=NOT_SHOWN_NOTE,
+        not_shown_note=not_shown_note(Rules.configured()),
     )
 
 

@@ -29,6 +29,7 @@ from tests.stats.market import (
     CONTRACTS,
     DRAFT_TASK_TITLE,
     OPEN_TASK_TITLE,
+    PARTIES,
     PRIVATE_TASK_TITLE,
     UNAWARDED_2025,
     moment,
@@ -52,7 +53,9 @@ def market_rows(shared_rows):
     def build():
         centers = add_centers()
         people = build_people(user_builder(), org_builder(centers), centers)
-        market = build_market(people, task_builder(), bid_builder())
+        market = build_market(
+            people, task_builder(), bid_builder(), user_builder(), org_builder(centers)
+        )
         return {"centers": centers, "people": people, "market": market}
 
     return shared_rows.build(build)
@@ -83,26 +86,44 @@ def _date(task, published, bids_at=None):
     )
 
 
-def build_market(people, make_task, make_bid):
-    """The market of CONTRACTS (plus open, private and draft tasks, money and a dispute)."""
-    contracts = []
-    for index, (year, month, kind, code, price) in enumerate(CONTRACTS):
-        zibo = code == "zibo"
-        owner = people.zibo_owner if zibo else people.owner
+def build_market(people, make_task, make_bid, make_user, make_org):
+    """The market of CONTRACTS (plus open, private and draft tasks, money and a dispute), each
+    contract between the parties PARTIES names."""
+    qingdao = people.centers["qingdao"]
+    enterprises = {
+        "A": (people.owner, people.enterprise),
+        "Z": (people.zibo_owner, people.zibo_enterprise),
+    }
+    for letter, name, person, email in (
+        ("B", "Qingdao Haixin Sensors", "Chen Jing", "chen.jing@haixin.example"),
+        ("C", "Qingdao Beihai Valves", "Wu Hao", "wu.hao@beihai.example"),
+    ):
+        owner = make_user(name=person, email=email)
+        enterprises[letter] = (owner, make_org(owner, name=name, center=qingdao))
+    solvers = [people.solver] + [
+        make_user(name=name, email=f"solver{i}@example.com")
+        for i, name in enumerate(("Zhou Yan", "Sun Qiang", "He Ping"), start=1)
+    ]
+    contracts, owners = [], {}
+    for index, ((year, month, kind, code, price), (letter, payee)) in enumerate(
+        zip(CONTRACTS, PARTIES, strict=True)
+    ):
+        owner, organization = enterprises[letter]
         task = make_task(
             owner,
-            people.zibo_enterprise if zibo else people.enterprise,
+            organization,
             title=f"Market task {index}",
             contract_type=kind,
             center_id=people.centers[code].id,
         )
         extra = {}
-        bidder = people.solver
-        if index == AGENCY_CONTRACT:
+        if payee == "institute":
             bidder = people.broker
             extra = dict(
                 agency=people.agency, payee_organization=people.institute, brokerage_bps=1000
             )
+        else:
+            bidder = solvers[payee]
         first = price // 2
         due = (utcnow() + dt.timedelta(days=30)).date()
         bid = make_bid(
@@ -119,6 +140,7 @@ def build_market(people, make_task, make_bid):
             contract.signed_at = signed
             _date(task, signed - dt.timedelta(days=3 + index % 10), signed - dt.timedelta(days=1))
         contracts.append(contract)
+        owners[contract.id] = owner
     for index, code in enumerate(UNAWARDED_2025):
         zibo = code == "zibo"
         task = make_task(
@@ -147,7 +169,7 @@ def build_market(people, make_task, make_bid):
         invited_organizations=[people.agency],
     )
     draft = make_task(people.owner, people.enterprise, publish=False, title=DRAFT_TASK_TITLE)
-    money = _move_money(people, contracts)
+    money = _move_money(people, contracts, owners)
     return SimpleNamespace(
         contracts=contracts,
         open_task=open_task,
@@ -157,7 +179,7 @@ def build_market(people, make_task, make_bid):
     )
 
 
-def _move_money(people, contracts):
+def _move_money(people, contracts, owners):
     """Fund and release both milestones of the agency's contract and the first milestone of
     a 2024 contract; fund one milestone of another and take it through a dispute whose ruling
     splits it. The dispute was opened six days ago."""
@@ -172,19 +194,20 @@ def _move_money(people, contracts):
     deliver(people.solver, plain)
     accept(people.owner, plain)
     disputed = contracts[1].milestones[0]
-    fund(disputed, people.owner, manager, bank_reference="ICBC-0002")
+    owner, solver = owners[contracts[1].id], contracts[1].solver
+    fund(disputed, owner, manager, bank_reference="ICBC-0002")
     opened = utcnow() - dt.timedelta(days=6)
     with transaction():
-        dispute = disputes.open_dispute(people.owner, disputed.id, "Not delivered.", now=opened)
+        dispute = disputes.open_dispute(owner, disputed.id, "Not delivered.", now=opened)
     with transaction():
-        disputes.respond(people.solver, dispute.id, "Half of it was.", now=opened)
+        disputes.respond(solver, dispute.id, "Half of it was.", now=opened)
     with transaction():
         disputes.take(manager, dispute.id)
     half = disputed.due_fen // 2
     with transaction():
         disputes.rule(manager, dispute.id, half, disputed.due_fen - half, "Half was delivered.")
     with transaction():
-        disputes.waive_appeal(people.owner, dispute.id)
+        disputes.waive_appeal(owner, dispute.id)
     with transaction():
-        disputes.waive_appeal(people.solver, dispute.id)
+        disputes.waive_appeal(solver, dispute.id)
     return SimpleNamespace(dispute=dispute, opened=opened)

@@ -28,6 +28,31 @@ CONTRACTS = [
     (2025, 9, "service", "qingdao", 3_400_073),
     (2025, 12, "service", "shandong", 3_500_079),
 ]
+#: who is party to each contract of CONTRACTS (same index): the enterprise (A: Haian Robotics,
+#: Laoshan; B and C: two Qingdao enterprises; Z: Zibo Ceramics) and the payee (an individual
+#: solver 0-3, or the university the agency brokered for)
+PARTIES = [
+    ("A", 0),
+    ("B", 1),
+    ("C", 2),
+    ("A", 1),
+    ("B", 2),
+    ("C", 3),
+    ("Z", 0),
+    ("B", 1),
+    ("A", "institute"),
+    ("C", 2),
+    ("Z", 3),
+    ("A", 0),
+    ("B", 1),
+    ("C", 2),
+    ("A", 3),
+    ("B", 0),
+    ("C", 1),
+    ("A", 2),
+    ("B", 3),
+]
+assert len(PARTIES) == len(CONTRACTS)
 #: the one contract brokered by an agency (index into CONTRACTS)
 AGENCY_CONTRACT = 8
 #: tasks published in 2025 that nobody was awarded (center code)
@@ -44,6 +69,11 @@ PARTY_NAMES = [
     "Sun Mei",
     "li.wei@haian.example",
     "zhao.lei@example.com",
+    "Qingdao Haixin Sensors",
+    "Qingdao Beihai Valves",
+    "Chen Jing",
+    "Wu Hao",
+    "Zhou Yan",
 ]
 PRIVATE_TASK_TITLE = "Confidential alloy quenching process"
 DRAFT_TASK_TITLE = "Unpublished draft about furnace control"

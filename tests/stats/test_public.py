@@ -1,6 +1,7 @@
 """The public statistics and the open-data API publish aggregates only: no party name, no
-single contract's amount, no private task, no cell of fewer than 3 contracts, and nothing
-that subtraction from the totals would turn into one."""
+single contract's amount, no private task, no cell of fewer than 3 enterprises or 3 payees,
+and nothing that subtraction from the totals would turn into one; each hidden cell says which
+rule hid it."""
 
 import json
 from collections import Counter, defaultdict
@@ -13,6 +14,7 @@ from tests.stats.market import (
     CONTRACTS,
     DRAFT_TASK_TITLE,
     OPEN_TASK_TITLE,
+    PARTIES,
     PARTY_NAMES,
     PRIVATE_TASK_TITLE,
     UNAWARDED_2025,
@@ -68,7 +70,8 @@ def test_the_tables_show_the_known_totals_and_hide_the_small_cells(market, clien
     assert years[2024]["contracts"] == 6 and years[2025]["contracts"] == 13
     assert years[2025]["value_fen"] == sum(c[4] for c in CONTRACTS if c[0] == 2025)
     types = {(r["year"], r["contract_type"]): r for r in api_rows(client, "contracts-by-type")}
-    # the single transfer contract is hidden, and the smallest other type with it
+    # the single transfer contract is hidden (one enterprise), and the smallest other type with
+    # it, so that the year less the shown types is not the transfer contract
     assert types[(2025, "transfer")] == {
         "year": 2025,
         "contract_type": "transfer",
@@ -76,9 +79,12 @@ def test_the_tables_show_the_known_totals_and_hide_the_small_cells(market, clien
         "value_fen": None,
         "change": None,
         "suppressed": True,
+        "suppressed_by": "threshold",
     }
-    assert types[(2025, "development")]["suppressed"] is True
-    assert types[(2025, "consulting")]["contracts"] == 4
+    assert types[(2025, "consulting")]["suppressed_by"] == "complementary"
+    assert types[(2025, "consulting")]["value_fen"] is None
+    assert types[(2025, "development")]["contracts"] == 3
+    assert types[(2025, "development")]["suppressed_by"] is None
     assert types[(2025, "service")]["value_fen"] == sum(
         c[4] for c in CONTRACTS if c[:1] == (2025,) and c[2] == "service"
     )
@@ -88,7 +94,9 @@ def test_the_tables_show_the_known_totals_and_hide_the_small_cells(market, clien
     assert types[(2024, "transfer")]["contracts"] == 0  # none: nothing to hide
     cities = {(r["year"], r["center"]): r for r in api_rows(client, "contracts-by-city")}
     assert cities[(2025, "qingdao")]["contracts"] == 8
-    assert cities[(2025, "zibo")]["suppressed"] and cities[(2025, "shandong")]["suppressed"]
+    # Zibo's one enterprise, and the province's own two
+    assert cities[(2025, "zibo")]["suppressed_by"] == "threshold"
+    assert cities[(2025, "shandong")]["suppressed_by"] == "threshold"
     assert cities[(2025, "qingdao")]["center_name_zh"] == "青岛市"
     tasks = {(r["year"], r["contract_type"]): r for r in api_rows(client, "tasks-by-type")}
     assert tasks[(2025, "consulting")]["tasks"] == 4 + len(UNAWARDED_2025)
@@ -105,6 +113,38 @@ def test_no_shown_cell_counts_fewer_than_3_contracts(market, client):
             else:
                 assert row["contracts"] == count
                 assert count == 0 or count >= 3, (name, row)
+
+
+def raw_contributors():
+    """The enterprises and payees of each cell of each public contract table."""
+    found = defaultdict(lambda: defaultdict(lambda: (set(), set())))
+    for (year, month, kind, code, _), (enterprise, payee) in zip(CONTRACTS, PARTIES, strict=True):
+        for name, key in (
+            ("years", (year,)),
+            ("contracts-by-type", (year, kind)),
+            ("contracts-by-city", (year, CITY[code])),
+            ("contracts-by-month", (f"{year}-{month:02d}",)),
+        ):
+            found[name][key][0].add(enterprise)
+            found[name][key][1].add(payee)
+    return found
+
+
+def test_no_shown_cell_has_fewer_than_3_enterprises_or_payees(market, client):
+    contributors = raw_contributors()
+    seen = set()
+    for name in ("years", "contracts-by-type", "contracts-by-city", "contracts-by-month"):
+        for row in api_rows(client, name):
+            enterprises, payees = contributors[name][cell_key(name, row)]
+            if row["suppressed"]:
+                assert row["suppressed_by"] in ("threshold", "dominance", "complementary")
+                if row["suppressed_by"] == "threshold":
+                    assert len(enterprises) < 3 or len(payees) < 3, (name, row)
+                seen.add(row["suppressed_by"])
+            else:
+                assert row["suppressed_by"] is None
+                assert not enterprises or (len(enterprises) >= 3 and len(payees) >= 3), row
+    assert seen == {"threshold", "complementary"}
 
 
 def test_subtraction_from_the_totals_reveals_no_small_cell(market, client):
@@ -194,15 +234,26 @@ def test_the_public_page_shows_charts_tables_and_csv_links(market, client):
     for name in TABLES:
         assert f'data-testid="table-{name}"' in page
         assert f'href="/statistics/{name}.csv"' in page
-    assert "fewer than 3 contracts" in page
+    assert "fewer than 3 different enterprises or 3 different payees" in page
+    # a hidden figure is marked with the rule that hid it
+    assert 'data-testid="suppressed-threshold"' in page
+    assert 'data-testid="suppressed-complementary"' in page
 
 
 def test_csv_downloads_hold_the_published_rows(market, client):
     rows = read_csv(client.get("/statistics/contracts-by-type.csv"))
-    assert rows[0] == ["year", "contract_type", "contracts", "value_yuan", "change"]
+    assert rows[0] == [
+        "year",
+        "contract_type",
+        "contracts",
+        "value_yuan",
+        "change",
+        "suppressed_by",
+    ]
     lines = {(r[0], r[1]): r[2:] for r in rows[1:]}
-    assert lines[("2025", "transfer")] == ["", "", ""]
-    assert lines[("2025", "consulting")][0] == "4"
+    assert lines[("2025", "transfer")] == ["", "", "", "threshold"]
+    assert lines[("2025", "consulting")] == ["", "", "", "complementary"]
+    assert lines[("2025", "development")][0] == "3"
     cities = read_csv(client.get("/statistics/contracts-by-city.csv"))
     assert cities[0][:3] == ["year", "center", "center_name"]
     assert client.get("/statistics/nothing.csv").status_code == 404
