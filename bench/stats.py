@@ -48,7 +48,7 @@ from crowdsource.contracts.models import Contract, Milestone
 from crowdsource.db import db, transaction, utcnow
 from crowdsource.disputes.models import Dispute, Ruling
 from crowdsource.payments.models import JournalEntry, LedgerAccount, Posting
-from crowdsource.stats import periods, summary
+from crowdsource.stats import audit, periods, public, summary
 from crowdsource.tasks.models import Task, TaskSearchTerm
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -72,6 +72,11 @@ def parse_args(argv):
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--contracts", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=10, help="timed requests per measurement")
+    parser.add_argument(
+        "--audit-only",
+        action="store_true",
+        help="only protect and audit the public statistics; exit 1 if the audit finds a problem",
+    )
     parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument(
         "--database-url",
@@ -518,9 +523,39 @@ def summarize_cold(app):
         return (time.perf_counter() - started) * 1000
 
 
+def disclosure_cold(app):
+    """Milliseconds to compute the public tables with their protection (the rules and the
+    intruder check across tables), and to audit what they publish (``flask stats audit``);
+    the problems the audit found."""
+    with app.test_request_context():
+        cutoff = periods.current_month_start()
+        started = time.perf_counter()
+        tables = public.compute(cutoff)
+        computed = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        problems = audit.audit(cutoff, tables)
+        audited = (time.perf_counter() - started) * 1000
+    return computed, audited, problems
+
+
 def measure(app, args):
     year = utcnow().year
-    rows = [("summary of every month, computed cold (once)", [summarize_cold(app)])]
+    summary_ms = summarize_cold(app)
+    computed, audited, problems = disclosure_cold(app)
+    print(
+        f"public tables protected in {computed:.0f} ms ({computed / summary_ms:.2f} x the cold "
+        f"summary), audited in {audited:.0f} ms ({audited / summary_ms:.2f} x): "
+        f"{len(problems)} problem(s)"
+    )
+    for problem in problems[:20]:
+        print(f"  {problem}")
+    if args.audit_only:
+        return problems
+    rows = [
+        ("summary of every month, computed cold (once)", [summary_ms]),
+        ("public tables protected, cold (once)", [computed]),
+        ("flask stats audit (once)", [audited]),
+    ]
     client = app.test_client()
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     anonymous = [
@@ -590,6 +625,8 @@ def main(argv=None):
         rows = measure(app, args)
         with app.app_context():
             db.engine.dispose()
+    if args.audit_only:
+        return 1 if rows else 0
     width = max(len(label) for label, _ in rows)
     print(f"\n{'request':<{width}}  median ms  p95 ms")
     for label, times in rows:

@@ -125,45 +125,31 @@ def _view(facts, known):
     return _AtomView(total, dict(shares))
 
 
-def _targets(view, p):
-    """The contributions of an atom that could be disclosed: (side, contributor, value,
-    check the upper bound, check the lower bound)."""
-    targets = []
-    for side, shares in view.shares.items():
-        alone = len(shares) == 1
-        for contributor, value in shares.items():
-            upper = view.total < (1 + p) * value
-            if upper or alone:
-                targets.append((side, contributor, value, upper, alone))
-    return targets
-
-
 class _Programme:
-    """The linear programme of one intruder: a variable per atom with unknown value."""
+    """The linear programme of one intruder: a variable per class of atoms with unknown value,
+    a row per published value that bears on one (its right-hand side less what the intruder
+    knows)."""
 
-    def __init__(self, variables, constraints, known_by_atom, scale):
-        self.columns = {atom: i for i, atom in enumerate(variables)}
+    def __init__(self, variables, rows, scale):
+        self.columns = {variable: i for i, variable in enumerate(variables)}
         self.scale = scale
-        starts, indexes, rows_lower = [], [], []
         columns = defaultdict(list)
-        row = 0
-        for constraint in constraints:
-            members = [self.columns[a] for a in constraint.atoms if a in self.columns]
-            known = sum(known_by_atom.get(a, 0) for a in constraint.atoms)
-            if not members:
-                continue
-            for column in members:
-                columns[column].append(row)
-            rows_lower.append((constraint.value - known) / scale)
-            row += 1
+        rows_lower = []
+        for members, rhs in rows:
+            for variable in members:
+                columns[self.columns[variable]].append(len(rows_lower))
+            rows_lower.append(rhs / scale)
+        starts, indexes = [], []
         for column in range(len(variables)):
             starts.append(len(indexes))
             indexes.extend(columns[column])
         starts.append(len(indexes))
         self.highs = _solver()
+        # each bound is a re-solve from the last basis: presolving every time costs more
+        self.highs.setOptionValue("presolve", "off")
         lp = highspy.HighsLp()
         lp.num_col_ = len(variables)
-        lp.num_row_ = row
+        lp.num_row_ = len(rows_lower)
         lp.col_cost_ = np.zeros(len(variables))
         lp.col_lower_ = np.zeros(len(variables))
         lp.col_upper_ = np.full(len(variables), highspy.kHighsInf)
@@ -175,28 +161,111 @@ class _Programme:
         lp.a_matrix_.value_ = np.ones(len(indexes))
         self.highs.passModel(lp)
 
-    def bound(self, atom, sense):
-        """The largest (sense 1) or smallest (sense -1) value the atom's unknown total can
-        take, in fen; infinity when nothing bounds it from above."""
-        column = self.columns[atom]
+    def bound(self, variable, sense, point=False):
+        """The largest (sense 1) or smallest (sense -1) value the variable can take, in fen;
+        infinity when nothing bounds it from above; None if the programme is infeasible. With
+        ``point``, also the values of every variable where it is reached (in fen)."""
+        column = self.columns[variable]
         self.highs.changeColCost(column, -1.0 if sense > 0 else 1.0)
         self.highs.run()
         status = self.highs.getModelStatus()
         value = self.highs.getInfo().objective_function_value
+        values = None
+        if point and status == highspy.HighsModelStatus.kOptimal:
+            values = [v * self.scale for v in self.highs.getSolution().col_value]
         # (changing the model forgets its solution: read it first)
         self.highs.changeColCost(column, 0.0)
         if status == highspy.HighsModelStatus.kOptimal:
-            return -value * self.scale if sense > 0 else value * self.scale
-        if status == highspy.HighsModelStatus.kUnbounded:
-            return float("inf") if sense > 0 else 0.0
-        # infeasible would mean the published figures contradict the data; be safe: the
-        # caller takes the true total as the bound (disclosed when the atom is dominated)
-        return None
+            result = -value * self.scale if sense > 0 else value * self.scale
+        elif status == highspy.HighsModelStatus.kUnbounded:
+            result = float("inf") if sense > 0 else 0.0
+        else:
+            # infeasible would mean the published figures contradict the data; the caller
+            # takes the true total as the bound (disclosed when the class is dominated)
+            result = None
+        return (result, values) if point else result
+
+
+def _certified(truth, known, outsider_point, group, columns, limit, sense):
+    """Whether a point of the intruder's programme reaches past ``limit`` for ``group`` (so
+    no programme need be solved): the segment from the true values towards the outsider's
+    extreme point stays feasible for the intruder as long as every class keeps at least what
+    the intruder knows of it."""
+    if outsider_point is None:
+        return False
+    step = 1.0
+    for other, column in columns.items():
+        far, true, own = outsider_point[column], truth[other], known.get(other, 0)
+        if far < own and true > far:
+            step = min(step, (true - own) / (true - far))
+    reached = truth[group] + step * (outsider_point[columns[group]] - truth[group])
+    reached -= known.get(group, 0)
+    return reached >= limit if sense > 0 else reached <= limit
+
+
+class _Extremes:
+    """The outsider's programme (nothing known), and its extreme points per class, solved when
+    first asked for: from them most intruders' bounds are certified without a programme of
+    their own (_certified)."""
+
+    def __init__(self, outsider, class_of, constraints, scale):
+        self.truth = defaultdict(int)
+        for atom, view in outsider.items():
+            self.truth[class_of[atom]] += view.total
+        variables = sorted(self.truth, key=sorted)
+        rows = []
+        for index, constraint in enumerate(constraints):
+            members = [group for group in variables if index in group]
+            if members:
+                rows.append((members, constraint.value))
+        self.columns = {group: i for i, group in enumerate(variables)}
+        self.rows, self.scale, self.variables = rows, scale, variables
+        self.programme = None
+        self.points = {}
+
+    def point(self, group, sense):
+        if (group, sense) not in self.points:
+            if self.programme is None:
+                self.programme = _Programme(self.variables, self.rows, self.scale)
+            _, values = self.programme.bound(group, sense, point=True)
+            self.points[(group, sense)] = values
+        return self.points[(group, sense)]
+
+
+def _uncertified(targets, known_class, extremes, p, scale):
+    """The targets of one intruder that no point of the outsider's certifies as safe."""
+    left = defaultdict(list)
+    for group, entries in targets.items():
+        for entry in entries:
+            _atom, _side, _contributor, value, upper, lower = entry
+            safe = True
+            if upper:
+                limit = (1 + p) * value + TOLERANCE * scale
+                point = extremes.point(group, 1)
+                safe = _certified(
+                    extremes.truth, known_class, point, group, extremes.columns, limit, 1
+                )
+            if safe and lower:
+                limit = (1 - p) * value - TOLERANCE * scale
+                point = extremes.point(group, -1)
+                safe = _certified(
+                    extremes.truth, known_class, point, group, extremes.columns, limit, -1
+                )
+            if not safe:
+                left[group].append(entry)
+    return left
 
 
 def findings(facts, constraints, rules, stop_at_first=False):
     """Every contribution some party can work out within p % from ``constraints`` and its own
-    contracts (see the module docstring)."""
+    contracts (see the module docstring).
+
+    Atoms that lie in the same published cells (the same rows) are interchangeable: any value
+    can move between them without changing a published figure, so the programme has one
+    variable per such *class*, its atoms' unknown total. An atom's upper bound is its class's
+    (the rest of the class can be 0); its lower bound is 0 unless it is the only atom of its
+    class with unknown value.
+    """
     p = rules.p
     by_atom = defaultdict(list)
     known_by = defaultdict(set)
@@ -210,44 +279,72 @@ def findings(facts, constraints, rules, stop_at_first=False):
         intruders[frozenset(ids)].append(party)
     facts_by_id = {fact.id: fact for fact in facts}
     scale = max(sum(fact.value for fact in facts), 1)
+    signature = defaultdict(set)
+    for index, constraint in enumerate(constraints):
+        for atom in constraint.atoms:
+            signature[atom].add(index)
+    class_of = {atom: frozenset(signature.get(atom, ())) for atom in by_atom}
     outsider = {atom: _view(members, frozenset()) for atom, members in by_atom.items()}
-    outsider_targets = {atom: _targets(view, p) for atom, view in outsider.items()}
+    extremes = _Extremes(outsider, class_of, constraints, scale)
 
     found = []
     for known, parties in sorted(
         intruders.items(), key=lambda item: (len(item[0]), sorted(item[0]))
     ):
-        touched = {facts_by_id[i].atom for i in known}
         views = dict(outsider)
-        targets = {atom: t for atom, t in outsider_targets.items() if t}
-        for atom in touched:
-            views[atom] = _view(by_atom[atom], known)
-            atom_targets = _targets(views[atom], p) if views[atom].total else []
-            if atom_targets:
-                targets[atom] = atom_targets
-            else:
-                targets.pop(atom, None)
-        if not targets:
-            continue
         known_by_atom = defaultdict(int)
         for i in known:
-            known_by_atom[facts_by_id[i].atom] += facts_by_id[i].value
-        variables = sorted(atom for atom, view in views.items() if view.total)
-        programme = _Programme(variables, constraints, known_by_atom, scale)
-        for atom in sorted(targets):
+            fact = facts_by_id[i]
+            known_by_atom[fact.atom] += fact.value
+        for atom in known_by_atom:
+            views[atom] = _view(by_atom[atom], known)
+        class_total, class_live = defaultdict(int), defaultdict(int)
+        for atom, view in views.items():
+            if view.total:
+                class_total[class_of[atom]] += view.total
+                class_live[class_of[atom]] += 1
+        targets = defaultdict(list)
+        for atom, view in views.items():
+            if not view.total:
+                continue
+            group = class_of[atom]
+            for side, shares in view.shares.items():
+                alone = len(shares) == 1 and class_live[group] == 1
+                for contributor, value in shares.items():
+                    upper = class_total[group] < (1 + p) * value
+                    if upper or alone:
+                        targets[group].append((atom, side, contributor, value, upper, alone))
+        if not targets:
+            continue
+        known_class = defaultdict(int)
+        for atom, amount in known_by_atom.items():
+            known_class[class_of[atom]] += amount
+        if known:
+            targets = _uncertified(targets, known_class, extremes, p, scale)
+            if not targets:
+                continue
+        variables = sorted(class_total, key=sorted)
+        rows = []
+        for index, constraint in enumerate(constraints):
+            members = [group for group in variables if index in group]
+            if members:
+                known_part = sum(known_by_atom.get(atom, 0) for atom in constraint.atoms)
+                rows.append((members, constraint.value - known_part))
+        programme = _Programme(variables, rows, scale)
+        for group in sorted(targets, key=sorted):
             upper = lower = None
-            for side, contributor, value, check_upper, check_lower in targets[atom]:
+            for atom, side, contributor, value, check_upper, check_lower in targets[group]:
                 kinds = []
                 if check_upper:
                     if upper is None:
-                        upper = programme.bound(atom, 1)
-                        upper = views[atom].total if upper is None else upper
+                        upper = programme.bound(group, 1)
+                        upper = class_total[group] if upper is None else upper
                     if upper < (1 + p) * value + TOLERANCE * scale:
                         kinds.append(("upper", upper))
                 if check_lower:
                     if lower is None:
-                        lower = programme.bound(atom, -1)
-                        lower = views[atom].total if lower is None else lower
+                        lower = programme.bound(group, -1)
+                        lower = class_total[group] if lower is None else lower
                     if lower > (1 - p) * value - TOLERANCE * scale:
                         kinds.append(("lower", lower))
                 if len(kinds) == 2 and abs(upper - lower) <= TOLERANCE * scale:

@@ -34,13 +34,26 @@ SIGNED = [
 def signed_market(app, db, make_user, make_org, make_task, make_bid, centers, monkeypatch):
     monkeypatch.setitem(app.config, "STATS_CACHE_SECONDS", 0)
     monkeypatch.setitem(app.config, "STATS_REFRESH_SECONDS", 0)
-    owner = make_user(email="li.wei@haian.example", name="Li Wei")
-    enterprise = make_org(owner, name="Haian Robotics", center=centers["laoshan"])
-    solver = make_user(email="zhao.lei@example.com", name="Zhao Lei")
+    # three enterprises and three solvers, so that the public statistics may show the years
+    # (a cell needs three of each)
+    parties = []
+    for i, (person, email, name) in enumerate(
+        [
+            ("Li Wei", "li.wei@haian.example", "Haian Robotics"),
+            ("Chen Jing", "chen.jing@haixin.example", "Qingdao Haixin Sensors"),
+            ("Wu Hao", "wu.hao@beihai.example", "Qingdao Beihai Valves"),
+        ]
+    ):
+        owner = make_user(email=email, name=person)
+        enterprise = make_org(owner, name=name, center=centers["laoshan"])
+        solver = make_user(email=f"solver{i}@example.com", name=f"Solver {i}")
+        parties.append((owner, enterprise, solver))
     manager = make_user(email="wang@qingdao.example", name="Wang Haitao")
     with transaction():
         center_services.make_manager(manager, centers["qingdao"])
-    for year, month, kind, price in SIGNED:
+    for index, (year, month, kind, price) in enumerate(SIGNED):
+        owner, enterprise, _ = parties[index % 3]
+        solver = parties[(index + 1) % 3][2]
         task = make_task(owner, enterprise, contract_type=kind)
         bid = make_bid(solver, task, price_fen=price)
         with transaction():
