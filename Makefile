@@ -61,7 +61,8 @@ test-fast: install-test compile-translations
 # examples, longer sequences of the stateful escrow machine (.ci/run runs it after `make test`).
 PROPERTY_TESTS ?= tests/payments/test_escrow_stateful.py tests/payments/test_commission_properties.py \
 	tests/accounts/test_credit_code.py tests/stats/test_disclosure.py tests/stats/test_api_conformance.py \
-	tests/payments/test_settlement_properties.py tests/payments/test_chart.py
+	tests/payments/test_settlement_properties.py tests/payments/test_chart.py \
+	tests/stats/test_intruder.py
 test-deep: install-test compile-translations
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal --hypothesis-profile=deep \
 		$(PROPERTY_TESTS) $(PYTEST_ARGS)
