@@ -185,18 +185,51 @@ class _Programme:
             result = None
         return (result, values) if point else result
 
+    def certify(self, needs, sense):
+        """The variables of ``needs`` ({variable: limit}) that some solution takes past their
+        limit (above for sense 1, below for -1): one programme pushes all of them at once,
+        weighted by their limits, then again for those left, while it certifies any. What it
+        certifies needs no programme of its own."""
+        certified = set()
+        pending = dict(needs)
+        while pending:
+            columns = np.array([self.columns[v] for v in pending], dtype=np.int32)
+            weights = np.array([1.0 / max(abs(limit), 1.0) for limit in pending.values()])
+            self.highs.changeColsCost(len(columns), columns, -sense * weights * self.scale)
+            self.highs.run()
+            optimal = self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+            values = list(self.highs.getSolution().col_value) if optimal else None
+            self.highs.changeColsCost(len(columns), columns, np.zeros(len(columns)))
+            if values is None:
+                break
+            reached = {
+                variable
+                for variable, limit in pending.items()
+                if (values[self.columns[variable]] * self.scale - limit) * sense >= 0
+            }
+            if not reached:
+                break
+            certified |= reached
+            for variable in reached:
+                del pending[variable]
+        return certified
+
 
 def _certified(truth, known, outsider_point, group, columns, limit, sense):
     """Whether a point of the intruder's programme reaches past ``limit`` for ``group`` (so
     no programme need be solved): the segment from the true values towards the outsider's
     extreme point stays feasible for the intruder as long as every class keeps at least what
-    the intruder knows of it."""
+    the intruder knows of it, and a class it knows all of keeps exactly its true total."""
     if outsider_point is None:
         return False
     step = 1.0
     for other, column in columns.items():
         far, true, own = outsider_point[column], truth[other], known.get(other, 0)
-        if far < own and true > far:
+        if true <= own:
+            # the intruder knows all of this class: it stays at its true total, exactly
+            if abs(far - true) > TOLERANCE * max(true, 1.0):
+                return False
+        elif far < own:
             step = min(step, (true - own) / (true - far))
     reached = truth[group] + step * (outsider_point[columns[group]] - truth[group])
     reached -= known.get(group, 0)
@@ -331,9 +364,22 @@ def findings(facts, constraints, rules, stop_at_first=False):
                 known_part = sum(known_by_atom.get(atom, 0) for atom in constraint.atoms)
                 rows.append((members, constraint.value - known_part))
         programme = _Programme(variables, rows, scale)
+        upper_needs, lower_needs = {}, {}
+        for group, entries in targets.items():
+            for _atom, _side, _contributor, value, check_upper, check_lower in entries:
+                if check_upper:
+                    limit = (1 + p) * value + TOLERANCE * scale
+                    upper_needs[group] = max(upper_needs.get(group, 0), limit)
+                if check_lower:
+                    limit = (1 - p) * value - TOLERANCE * scale
+                    lower_needs[group] = min(lower_needs.get(group, limit), limit)
+        safe_upper = programme.certify(upper_needs, 1)
+        safe_lower = programme.certify(lower_needs, -1)
         for group in sorted(targets, key=sorted):
             upper = lower = None
             for atom, side, contributor, value, check_upper, check_lower in targets[group]:
+                check_upper = check_upper and group not in safe_upper
+                check_lower = check_lower and group not in safe_lower
                 kinds = []
                 if check_upper:
                     if upper is None:
