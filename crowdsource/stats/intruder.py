@@ -289,7 +289,7 @@ def _uncertified(targets, known_class, extremes, p, scale):
     return left
 
 
-def findings(facts, constraints, rules, stop_at_first=False):
+def findings(facts, constraints, rules):
     """Every contribution some party can work out within p % from ``constraints`` and its own
     contracts (see the module docstring).
 
@@ -407,6 +407,4 @@ def findings(facts, constraints, rules, stop_at_first=False):
                             bound,
                         )
                     )
-                    if stop_at_first:
-                        return found
     return found

@@ -168,6 +168,11 @@ def protect(year, rules, regions):
     then more until the intruder check finds nothing (intruder.py). Changes the cells."""
     year.total.reason = primary([year.total], rules)
     facts = [intruder_fact(f, regions) for f in year.total.members]
+    # the atoms of every cell, once: a cell's contracts do not change while it is protected
+    atoms = {
+        cell.key: frozenset(atom_of(f, regions) for f in cell.members)
+        for cell in (year.total, *(c for partition in year.partitions for c in partition.values()))
+    }
     also = set()
     while True:
         cells = []
@@ -178,18 +183,13 @@ def protect(year, rules, regions):
             return
         shown = [cell for cell in cells if not cell.suppressed and cell.count]
         constraints = [
-            intruder.Constraint(frozenset(atom_of(f, regions) for f in cell.members), cell.value)
-            for cell in (year.total, *shown)
+            intruder.Constraint(atoms[cell.key], cell.value) for cell in (year.total, *shown)
         ]
         found = intruder.findings(facts, constraints, rules)
         if not found:
             return
         for atom in {finding.atom for finding in found}:
-            holding = [
-                c
-                for c in shown
-                if c.key not in also and any(atom_of(f, regions) == atom for f in c.members)
-            ]
+            holding = [c for c in shown if c.key not in also and atom in atoms[c.key]]
             others = [c for c in shown if c.key not in also]
             chosen = min(holding or others, key=lambda c: (c.value, c.count, c.key), default=None)
             if chosen is None:
