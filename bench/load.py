@@ -51,6 +51,7 @@ from crowdsource.accounts import centers, orgs  # noqa: E402
 from crowdsource.accounts import services as accounts  # noqa: E402
 from crowdsource.accounts.credit_code import check_character  # noqa: E402
 from crowdsource.accounts.models import Membership, Role  # noqa: E402
+from crowdsource.bids import offers  # noqa: E402
 from crowdsource.bids import services as bids  # noqa: E402
 from crowdsource.db import db, transaction, utcnow  # noqa: E402
 from crowdsource.payments import funding, policy  # noqa: E402
@@ -238,7 +239,7 @@ def seed(app, rng):
                         if state == "ready":
                             made["ready"].append(task.id)
                             continue
-                        contract = bids.award_bid(owner, placed[0])
+                        contract = offers.sign_both(owner, placed[0])
                         first = min(contract.milestones, key=lambda m: m.position)
                         funding.start_funding(owner, first)
                         made["contracts"].append(contract.id)

@@ -35,6 +35,7 @@ from crowdsource.accounts import centers, orgs
 from crowdsource.accounts import services as accounts
 from crowdsource.accounts.credit_code import check_character
 from crowdsource.accounts.models import User
+from crowdsource.bids import offers
 from crowdsource.bids import services as bids
 from crowdsource.contracts import workflow
 from crowdsource.contracts.models import Contract, ContractStatus, Milestone, MilestoneStatus
@@ -206,7 +207,7 @@ def award_contract(parties, number, amounts):
         bid = bids.place_bid(bidder, task, bids.BidDetails(**offer))
     with transaction():
         tasks.close_bidding(owner, task)
-        contract = bids.award_bid(owner, bid)
+        contract = offers.sign_both(owner, bid)
     return contract, owner, bidder
 
 

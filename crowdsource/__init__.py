@@ -129,6 +129,7 @@ VIEW_MODULES = (
     "crowdsource.tasks.views",
     "crowdsource.tasks.qa_views",
     "crowdsource.bids.views",
+    "crowdsource.bids.offer_views",
     "crowdsource.contracts.views",
     "crowdsource.contracts.rating_views",
     "crowdsource.contracts.workflow_views",

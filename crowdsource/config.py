@@ -138,6 +138,8 @@ def from_environment(environ=None):
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET"),
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE"),  # default: Stripe's own API
         "STRIPE_TIMEOUT_SECONDS": int(env.get("STRIPE_TIMEOUT_SECONDS", "20")),
+        # Days the winning side has to sign the contract it was offered.
+        "OFFER_DAYS": int(env.get("OFFER_DAYS", "5")),
         "REVIEW_PERIOD_DAYS": int(env.get("REVIEW_PERIOD_DAYS", "14")),
         "DISPUTE_RESPONSE_DAYS": int(env.get("DISPUTE_RESPONSE_DAYS", "5")),
         "DISPUTE_APPEAL_DAYS": int(env.get("DISPUTE_APPEAL_DAYS", "7")),

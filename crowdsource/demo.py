@@ -15,6 +15,7 @@ from flask import current_app
 
 from crowdsource.accounts import centers, credit_code, identity, resident_id, services, verification
 from crowdsource.accounts.models import Membership, Organization, Role
+from crowdsource.bids import offers
 from crowdsource.bids import services as bids
 from crowdsource.contracts import workflow
 from crowdsource.db import db, utcnow
@@ -211,7 +212,7 @@ def _post(spec, organization, now):
         tasks.close_bidding(poster, task, now)
     for bid_spec, bid in placed:
         if bid_spec.outcome == "awarded":
-            _play_money(bids.award_bid(poster, bid, now), poster, now)
+            _play_money(offers.sign_both(poster, bid, now), poster, now)
 
 
 def _play_money(contract, poster, now):

@@ -31,6 +31,7 @@ from flask import current_app
 from crowdsource.accounts import centers, identity, services, verification
 from crowdsource.accounts.credit_code import check_character
 from crowdsource.accounts.models import Membership, Organization, Role, User
+from crowdsource.bids import offers
 from crowdsource.bids import services as bids
 from crowdsource.contracts import workflow
 from crowdsource.db import db, utcnow
@@ -182,7 +183,7 @@ def _contract(organization, owner, solver, contract_type, title, price_yuan, pos
     )
     awarded_at = posted + dt.timedelta(days=9)
     tasks.close_bidding(owner, task, awarded_at)
-    contract = bids.award_bid(owner, bid, awarded_at)
+    contract = offers.sign_both(owner, bid, awarded_at)
     (milestone,) = contract.milestones
     admin = db.session.scalar(
         sa.select(User).where(User.is_admin.is_(True)).order_by(User.id).limit(1)

@@ -19,6 +19,7 @@ import time
 from flask import current_app, request
 
 from crowdsource import outbox
+from crowdsource.bids import offers
 from crowdsource.contracts import ratings
 from crowdsource.db import transaction, utcnow
 from crowdsource.disputes import services as disputes
@@ -39,6 +40,8 @@ def sweep_due(now=None):
     with transaction():
         ended = tasks.sweep_due(now)
     with transaction():
+        offered = offers.sweep_due(now)
+    with transaction():
         released = escrow.sweep_due(now)
     with transaction():
         reminded = escrow.remind_reviews(now)
@@ -52,6 +55,7 @@ def sweep_due(now=None):
         jobs_purged = outbox.purge_sent(now)
     return {
         "tasks_ended": ended,
+        **offered,
         "milestones_released": released,
         "review_reminders": reminded,
         **{f"disputes_{name}": count for name, count in cases.items()},

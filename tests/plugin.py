@@ -746,7 +746,7 @@ def award(people, make_task, make_bid):
     the Laoshan enterprise (the Zibo one with ``zibo=True``) bid on and awarded; returns the
     contract. With ``brokerage_bps`` the agency bids for the university at that rate; else the
     individual solver (or ``bidder``) bids for themselves."""
-    from crowdsource.bids import services as bid_services
+    from crowdsource.bids import offers
     from crowdsource.tasks import services as task_services
 
     def make(amounts=(500_000, 500_000), brokerage_bps=None, bidder=None, zibo=False, **fields):
@@ -768,7 +768,7 @@ def award(people, make_task, make_bid):
         )
         with transaction():
             task_services.close_bidding(owner, task)
-            return bid_services.award_bid(owner, bid)
+            return offers.sign_both(owner, bid)
 
     return make
 

@@ -23,6 +23,7 @@ from werkzeug.serving import make_server
 from crowdsource import create_app
 from crowdsource.accounts import centers as center_services
 from crowdsource.accounts import credit_code, orgs, services, verification
+from crowdsource.bids import offers
 from crowdsource.bids import services as bid_services
 from crowdsource.bids.models import Bid
 from crowdsource.contracts import workflow
@@ -92,7 +93,7 @@ def _delivered_milestone(owner, organization, center, contractor, manager, numbe
         bid = bid_services.place_bid(contractor, task, details)
     with transaction():
         task_services.close_bidding(owner, task)
-        contract = bid_services.award_bid(owner, bid)
+        contract = offers.sign_both(owner, bid)
     milestone = contract.milestones[0]
     with transaction():
         started = fundings.start_funding(owner, milestone)

@@ -20,7 +20,7 @@ from werkzeug.routing.converters import AnyConverter
 
 from crowdsource import create_app
 from crowdsource.accounts.models import Membership
-from crowdsource.bids import services as bid_services
+from crowdsource.bids import offers
 from crowdsource.db import db, transaction, utcnow
 from crowdsource.disputes import services as disputes
 from crowdsource.notifications.models import Notification
@@ -153,7 +153,7 @@ def world_rows(shared_rows):
         )
         with transaction():
             task_services.close_bidding(people.owner, awarded)
-            contract = bid_services.award_bid(people.owner, bid)
+            contract = offers.sign_both(people.owner, bid)
         first = contract.milestones[0]
         funding = fund(first, people.owner, people.managers["qingdao"])
         deliver(people.solver, first)

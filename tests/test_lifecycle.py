@@ -9,8 +9,9 @@ import re
 import pytest
 
 from crowdsource import audit
-from crowdsource.bids import services as bid_services
+from crowdsource.bids import offers
 from crowdsource.bids.models import BidStatus
+from crowdsource.contracts.signing import Signer
 from crowdsource.db import db, transaction, utcnow
 from crowdsource.lifecycle import SYSTEM, UnrecordedStatusChange, transition
 from crowdsource.tasks import services as tasks
@@ -70,7 +71,9 @@ def test_a_transition_must_name_its_actor(task):
     assert task.status == TaskStatus.DRAFT
 
 
-def test_publishing_closing_and_awarding_record_who_did_it(make_user, make_org, make_bid, task):
+def test_publishing_closing_offering_and_signing_record_who_did_it(
+    make_user, make_org, make_bid, task
+):
     owner = task.created_by
     solver, other = make_user(name="Chen Jie"), make_user(name="Zhou Yan")
     with transaction():
@@ -79,15 +82,22 @@ def test_publishing_closing_and_awarding_record_who_did_it(make_user, make_org, 
     with transaction():
         tasks.close_bidding(owner, task)
     with transaction():
-        bid_services.award_bid(owner, winner)
+        offer = offers.offer_bid(Signer(owner, "192.0.2.1"), winner)
+    with transaction():
+        offers.accept_offer(Signer(solver, "192.0.2.2"), offer)
 
+    # the enterprise offers; the winner's signature awards the task and turns the others down
     assert moves("task", task.id) == [
         ("draft", "open", owner.id),
         ("open", "closed", owner.id),
-        ("closed", "awarded", owner.id),
+        ("closed", "awarded", solver.id),
     ]
-    assert moves("bid", winner.id) == [("submitted", "accepted", owner.id)]
-    assert moves("bid", loser.id) == [("submitted", "rejected", owner.id)]
+    assert moves("bid", winner.id) == [
+        ("submitted", "offered", owner.id),
+        ("offered", "accepted", solver.id),
+    ]
+    assert moves("bid", loser.id) == [("submitted", "rejected", solver.id)]
+    assert moves("offer", offer.id) == [("open", "accepted", solver.id)]
     assert loser.status == BidStatus.REJECTED
 
 

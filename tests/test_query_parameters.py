@@ -19,7 +19,7 @@ from flask_wtf import FlaskForm
 from wtforms.fields.core import UnboundField
 
 import crowdsource
-from crowdsource.bids import services as bid_services
+from crowdsource.bids import offers
 from crowdsource.db import transaction, utcnow
 from crowdsource.stats import openapi
 from crowdsource.stats import params as p
@@ -163,7 +163,7 @@ def world_rows(shared_rows):
         bid = bid_builder()(people.solver, task, 1_000_000, [("All", 1_000_000, due)])
         with transaction():
             task_services.close_bidding(people.owner, task)
-            contract = bid_services.award_bid(people.owner, bid)
+            contract = offers.sign_both(people.owner, bid)
         funding = fund(contract.milestones[0], people.owner, people.managers["qingdao"])
         return {"people": people, "world": SimpleNamespace(contract=contract, funding=funding)}
 

@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import NumberRange, Optional, StopValidation
 
-from crowdsource.forms import PercentField, YuanField, max_length, required
+from crowdsource.forms import PercentField, YuanField, max_length, required, required_text
 from crowdsource.money import format_bps, format_money
 
 MILESTONE_ROWS = 3
@@ -130,4 +130,14 @@ class RejectForm(FlaskForm):
         _l("Reason (optional)"),
         [Optional(), max_length(2000)],
         description=_l("The bidder is told this reason."),
+    )
+
+
+class OfferAnswerForm(FlaskForm):
+    """Declining an offer, or withdrawing one: the reason the other side is told."""
+
+    reason = TextAreaField(
+        _l("Reason"),
+        [required_text(), max_length(2000)],
+        description=_l("The other side is told this reason."),
     )

@@ -17,6 +17,12 @@ class BidStatus(LabelledEnum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+    #: the enterprise offered it the contract; its side has not answered yet
+    OFFERED = "offered"
+    #: its side declined the offer
+    DECLINED = "declined"
+    #: its side let the offer expire
+    LAPSED = "lapsed"
 
 
 set_labels(
@@ -27,6 +33,9 @@ set_labels(
         BidStatus.ACCEPTED: _l("accepted"),
         BidStatus.REJECTED: _l("not selected"),
         BidStatus.WITHDRAWN: _l("withdrawn"),
+        BidStatus.OFFERED: _l("offered the contract"),
+        BidStatus.DECLINED: _l("offer declined"),
+        BidStatus.LAPSED: _l("offer expired"),
     },
 )
 
@@ -35,11 +44,20 @@ LIVE_STATES = (BidStatus.SUBMITTED, BidStatus.SHORTLISTED)
 BID_MOVES = {
     BidStatus.SUBMITTED: {
         BidStatus.SHORTLISTED,
-        BidStatus.ACCEPTED,
+        BidStatus.OFFERED,
         BidStatus.REJECTED,
         BidStatus.WITHDRAWN,
     },
-    BidStatus.SHORTLISTED: {BidStatus.ACCEPTED, BidStatus.REJECTED, BidStatus.WITHDRAWN},
+    BidStatus.SHORTLISTED: {BidStatus.OFFERED, BidStatus.REJECTED, BidStatus.WITHDRAWN},
+    # The offer is accepted (signed), declined, lets lapse, or withdrawn by the enterprise
+    # (back on its shortlist), or the task is cancelled under it.
+    BidStatus.OFFERED: {
+        BidStatus.ACCEPTED,
+        BidStatus.DECLINED,
+        BidStatus.LAPSED,
+        BidStatus.SHORTLISTED,
+        BidStatus.REJECTED,
+    },
 }
 
 

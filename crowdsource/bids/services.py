@@ -1,4 +1,5 @@
-"""Bid services: placing, editing and withdrawing bids; shortlisting, rejecting and awarding.
+"""Bid services: placing, editing and withdrawing bids; shortlisting and rejecting (awarding is
+an offer: crowdsource.bids.offers).
 
 Each function checks the actor's right, changes objects and flushes; the caller commits.
 """
@@ -13,17 +14,15 @@ from sqlalchemy.exc import IntegrityError
 from crowdsource.accounts import authz
 from crowdsource.accounts.models import Organization, OrgKind
 from crowdsource.bids.models import BID_MOVES, LIVE_STATES, Bid, BidMilestone, BidStatus
-from crowdsource.contracts import services as contracts
 from crowdsource.db import db, relock, utcnow
 from crowdsource.errors import Conflict, DomainError, NotAllowed, NotFound
-from crowdsource.lifecycle import SYSTEM, transition
+from crowdsource.lifecycle import transition
 from crowdsource.money import format_bps, format_money
 from crowdsource.notifications.models import Kind
 from crowdsource.notifications.services import Amount, notify
 from crowdsource.payments import policy
 from crowdsource.tasks import access
 from crowdsource.tasks import services as tasks
-from crowdsource.tasks.models import TASK_MOVES, TaskStatus
 
 MAX_MILESTONES = 12
 
@@ -273,42 +272,6 @@ def reject_bid(actor, bid, reason=None):
     )
     db.session.flush()
     return bid
-
-
-def award_bid(actor, bid, now=None):
-    """Award the task to ``bid``: it becomes the contract, every other live bid is rejected
-    and its bidder told, the task becomes awarded.
-
-    Bidding must have ended (an open task whose deadline has passed is closed first).
-    Raises IllegalTransition when the task was already awarded or the bid is not live.
-    """
-    now = now or utcnow()
-    _require_enterprise(actor, bid)
-    task = tasks.lock(bid.task)
-    if task.status == TaskStatus.OPEN and not task.accepts_bids(now):
-        tasks.end_bidding(task, now, SYSTEM)  # its deadline ended it; the sweep had not run
-    if task.status == TaskStatus.OPEN:
-        raise DomainError(_l("End bidding before awarding: bidders may still be bidding."))
-    transition(task, TaskStatus.AWARDED, TASK_MOVES, actor=actor)
-    bid = _lock(bid)
-    transition(bid, BidStatus.ACCEPTED, BID_MOVES, actor=actor)
-    others = db.session.scalars(
-        sa.select(Bid).where(Bid.task_id == task.id, Bid.id != bid.id, Bid.status.in_(LIVE_STATES))
-    ).all()
-    for other in others:
-        transition(other, BidStatus.REJECTED, BID_MOVES, actor=actor, reason="another bid won")
-        notify(other.bidder_side, Kind.BID_REJECTED, _link(other), task, task=task.title, reason="")
-    contract = contracts.create_contract(task, bid, now)
-    notify(
-        bid.bidder_side,
-        Kind.BID_AWARDED,
-        f"/contracts/{contract.id}",
-        task,
-        task=task.title,
-        number=contract.number,
-    )
-    db.session.flush()
-    return contract
 
 
 def live_bid_of(user, task, agency=None):

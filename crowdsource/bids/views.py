@@ -1,5 +1,7 @@
 """Bid pages: placing and editing a bid, the bid page, my bids, the enterprise's comparison,
-shortlist, reject and award."""
+shortlist and reject (the award, an offer: offer_views)."""
+
+import dataclasses
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -9,9 +11,11 @@ from wtforms.fields.choices import SelectChoice
 
 from crowdsource.accounts import authz
 from crowdsource.accounts.models import Organization, OrgKind
-from crowdsource.bids import bp, services
+from crowdsource.bids import bp, offers, services
 from crowdsource.bids.forms import BidForm, RejectForm
 from crowdsource.bids.models import Bid, BidStatus
+from crowdsource.contracts import ratings
+from crowdsource.contracts.models import Offer
 from crowdsource.db import db, transaction
 from crowdsource.errors import DomainError, TooManyAttempts, refused
 from crowdsource.money import fen_to_yuan_text, format_bps
@@ -20,7 +24,7 @@ from crowdsource.tasks import access
 from crowdsource.tasks import services as task_services
 from crowdsource.tasks.models import Task
 from crowdsource.throttle import limit_content
-from crowdsource.web import ConfirmForm, form_page, get_or_404
+from crowdsource.web import ConfirmForm, QueryArguments, form_page, get_or_404
 
 
 def _agencies_of(user):
@@ -136,6 +140,9 @@ def show(bid_id):
         task=bid.task,
         is_bidder=services.is_bidder(current_user, bid),
         is_enterprise=access.is_member(current_user, bid.task),
+        offer=db.session.scalar(
+            sa.select(Offer).where(Offer.bid_id == bid.id).order_by(Offer.id.desc()).limit(1)
+        ),
         reject_form=RejectForm(),
         confirm=ConfirmForm(),
     )
@@ -165,9 +172,49 @@ def compare(task_id):
     return _compare_page(task)
 
 
+#: the comparison's sortable columns: the key of each row it sorts by (None last)
+SORTS = {
+    "price": lambda row: row.bid.price_fen,
+    "duration": lambda row: row.bid.duration_days,
+    "milestones": lambda row: len(row.bid.milestones),
+    "rating": lambda row: row.record.average_rating,
+    "completed": lambda row: row.record.completed_contracts,
+    "on_time": lambda row: row.record.on_time_bps,
+    "disputes_lost": lambda row: row.record.disputes_lost,
+}
+#: how many bids the side-by-side view shows at most
+SIDE_BY_SIDE = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """A bid on the comparison, with its bidder's record on the platform."""
+
+    bid: Bid
+    record: ratings.CreditProfile
+
+
+def _record(bid):
+    if bid.agency is not None:
+        return ratings.credit_profile(organization=bid.agency)
+    return ratings.credit_profile(user=bid.bidder)
+
+
+def _sorted(rows, sort, descending):
+    key = SORTS[sort]
+    known = [row for row in rows if key(row) is not None]
+    unknown = [row for row in rows if key(row) is None]
+    known.sort(key=lambda row: (key(row), row.bid.id), reverse=descending)
+    return known + unknown
+
+
 def _compare_page(task, status=200, reject_form=None, rejecting=None):
-    """The enterprise's comparison of the bids on ``task``; ``reject_form`` (a refused one, as
-    typed) is shown on the bid ``rejecting`` (an id)."""
+    """The enterprise's comparison of the bids on ``task``, as a table sorted by ``?sort=``
+    (``?order=desc`` reverses it), with the bids ticked in ``?compare=`` side by side;
+    ``reject_form`` (a refused one, as typed) is shown on the bid ``rejecting`` (an id)."""
+    arguments = QueryArguments()
+    sort = arguments.choice("sort", list(SORTS)) or "price"
+    descending = arguments.choice("order", ["asc", "desc"]) == "desc"
     bids = db.session.scalars(
         sa.select(Bid)
         .where(Bid.task_id == task.id, Bid.status != BidStatus.WITHDRAWN)
@@ -179,29 +226,33 @@ def _compare_page(task, status=200, reject_form=None, rejecting=None):
         )
         .order_by(Bid.price_fen, Bid.id)
     ).all()
+    rows = _sorted([Row(bid, _record(bid)) for bid in bids], sort, descending)
+    ticked = {value for value in request.args.getlist("compare") if value.isdigit()}
+    chosen = [row for row in rows if str(row.bid.id) in ticked]
+    if ticked and not 2 <= len(chosen) <= SIDE_BY_SIDE:
+        flash(_("Tick two or three bids to see them side by side."), "warning")
+        chosen = []
     return render_template(
         "bids/compare.html",
         task=task,
-        bids=bids,
+        rows=rows,
+        chosen=chosen,
+        sort=sort,
+        descending=descending,
+        open_offer=offers.open_offer_of(task),
+        may_offer={row.bid.id for row in rows if offers.may_offer(current_user, row.bid)},
         confirm=ConfirmForm(),
         reject_form=RejectForm(formdata=None),
         refused_rejection=reject_form,
         rejecting=rejecting,
-    ), status
+    ), max(status, arguments.status)
 
 
-@bp.post("/bids/<int:bid_id>/<any(withdraw, shortlist, award):action>")
+@bp.post("/bids/<int:bid_id>/<any(withdraw, shortlist):action>")
 @login_required
 def act(bid_id, action):
     bid = get_or_404(Bid, bid_id)
     ConfirmForm().validate_on_submit()
-    if action == "award":
-        with transaction():
-            contract = services.award_bid(current_user, bid)
-        flash(
-            _("Awarded. Contract %(number)s has been created.", number=contract.number), "success"
-        )
-        return redirect(url_for("contracts.show", contract_id=contract.id))
     service = {"withdraw": services.withdraw_bid, "shortlist": services.shortlist_bid}[action]
     with transaction():
         service(current_user, bid)

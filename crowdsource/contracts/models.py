@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import orm
 
 from crowdsource.accounts.models import Center, Organization, User
+from crowdsource.bids.models import Bid
 from crowdsource.db import LabelledEnum, UTCDateTime, db, enum_column_type, set_labels, utcnow
 from crowdsource.payments.commission import Rates, amount_due
 from crowdsource.tasks.models import ContractType, IPTerms, Task
@@ -112,6 +113,7 @@ class Contract(db.Model):
         sa.CheckConstraint(
             "(payee_user_id IS NULL) <> (payee_organization_id IS NULL)", name="one_payee"
         ),
+        sa.Index("uq_contracts_offer_id", "offer_id", unique=True),
     )
 
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
@@ -158,8 +160,12 @@ class Contract(db.Model):
     )
     cancel_requested_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
     cancel_reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    #: the offer both sides signed (None for contracts formed before offers were signed)
+    offer_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("offers.id"))
 
     task: orm.Mapped[Task] = orm.relationship()
+    bid: orm.Mapped[Bid] = orm.relationship()
+    offer: orm.Mapped["Offer | None"] = orm.relationship(foreign_keys=[offer_id])
     client_organization: orm.Mapped[Organization] = orm.relationship(
         foreign_keys=[client_organization_id]
     )
@@ -341,3 +347,119 @@ class Rating(db.Model):
 
     contract: orm.Mapped[Contract] = orm.relationship()
     rater: orm.Mapped[User] = orm.relationship(foreign_keys=[rater_id])
+
+
+class OfferStatus(LabelledEnum):
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+
+
+set_labels(
+    OfferStatus,
+    {
+        OfferStatus.OPEN: _l("waiting for the winner's signature"),
+        OfferStatus.ACCEPTED: _l("accepted and signed"),
+        OfferStatus.DECLINED: _l("declined"),
+        OfferStatus.EXPIRED: _l("expired unanswered"),
+        OfferStatus.WITHDRAWN: _l("withdrawn by the enterprise"),
+    },
+)
+
+OFFER_MOVES = {
+    OfferStatus.OPEN: {
+        OfferStatus.ACCEPTED,
+        OfferStatus.DECLINED,
+        OfferStatus.EXPIRED,
+        OfferStatus.WITHDRAWN,
+    },
+}
+
+
+class Offer(db.Model):
+    """The enterprise's offer of the contract to one bid, signed by the enterprise when made;
+    the contract is formed when the winning side signs it too (``contract_signing`` holds the
+    document both sign). One offer of a task is open at a time."""
+
+    __tablename__ = "offers"
+    __table_args__ = (
+        sa.Index(
+            "uq_offers_open_task",
+            "task_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'open'"),
+            postgresql_where=sa.text("status = 'open'"),
+        ),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    task_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("tasks.id"), index=True)
+    bid_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("bids.id"), index=True)
+    status: orm.Mapped[OfferStatus] = orm.mapped_column(
+        enum_column_type(OfferStatus, "status"), default=OfferStatus.OPEN
+    )
+    offered_by_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id"))
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+    #: the winning side must sign before then (OFFER_DAYS after the offer)
+    expires_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, index=True)
+    #: when the winning side was reminded that the offer ends soon
+    reminded_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+    decided_by_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("users.id"))
+    decided_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+    #: why the winning side declined, or why the enterprise withdrew the offer
+    reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    #: the commission policy in force at the offer: the terms both sides sign
+    commission_bps: orm.Mapped[int]
+    client_fee_bps: orm.Mapped[int]
+    center_share_bps: orm.Mapped[int]
+    #: the contract document offered, as both sides sign it (canonical JSON, contracts.signing)
+    document: orm.Mapped[str] = orm.mapped_column(sa.Text)
+    #: its SHA-256 (hex)
+    document_sha256: orm.Mapped[str] = orm.mapped_column(sa.String(64))
+
+    task: orm.Mapped[Task] = orm.relationship()
+    bid: orm.Mapped[Bid] = orm.relationship()
+    offered_by: orm.Mapped[User] = orm.relationship(foreign_keys=[offered_by_id])
+    decided_by: orm.Mapped[User | None] = orm.relationship(foreign_keys=[decided_by_id])
+    signatures: orm.Mapped[list["Signature"]] = orm.relationship(
+        back_populates="offer", order_by="Signature.signed_at"
+    )
+    #: the contract formed when the winning side signed
+    contract: orm.Mapped[Contract | None] = orm.relationship(
+        primaryjoin="Offer.id == foreign(Contract.offer_id)", viewonly=True, uselist=False
+    )
+
+    @property
+    def rates(self):
+        return Rates(
+            commission_bps=self.commission_bps,
+            brokerage_bps=self.bid.brokerage_bps if self.bid.payee_organization_id else 0,
+            center_share_bps=self.center_share_bps,
+            client_fee_bps=self.client_fee_bps,
+        )
+
+    def signature_of(self, side):
+        return next((s for s in self.signatures if s.side == side), None)
+
+
+class Signature(db.Model):
+    """One side's signature of an offer's contract document: who, when, from which address,
+    and the SHA-256 of the document they signed."""
+
+    __tablename__ = "signatures"
+    __table_args__ = (sa.UniqueConstraint("offer_id", "side"),)
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    offer_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("offers.id"))
+    side: orm.Mapped[Side] = orm.mapped_column(enum_column_type(Side, "side"))
+    user_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id"))
+    signed_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime)
+    #: the client's address as the app saw it (behind the proxy: the forwarded one)
+    ip_address: orm.Mapped[str] = orm.mapped_column(sa.String(45))
+    user_agent: orm.Mapped[str] = orm.mapped_column(sa.String(255), default="")
+    document_sha256: orm.Mapped[str] = orm.mapped_column(sa.String(64))
+
+    offer: orm.Mapped[Offer] = orm.relationship(back_populates="signatures")
+    user: orm.Mapped[User] = orm.relationship()

@@ -12,7 +12,7 @@ from flask import render_template
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from crowdsource.contracts import deliveries, messages, timeline, workflow
+from crowdsource.contracts import deliveries, messages, signing, timeline, workflow
 from crowdsource.contracts.forms import DeliveryForm, MessageForm, ReasonForm
 from crowdsource.contracts.sides import side_of
 from crowdsource.db import db
@@ -65,6 +65,7 @@ def render(contract, status=200, typed=None, messages_page=1):
     return render_template(
         "contracts/show.html",
         contract=contract,
+        signatures=signing.check(contract),
         side=side_of(current_user, contract),
         actions=workflow.allowed_actions(current_user, contract),
         awaiting_funding=workflow.awaiting_first_funding(contract),

@@ -37,13 +37,15 @@ def contract_year(moment):
     return moment.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).year
 
 
-def create_contract(task, bid, now):
-    """The contract of ``bid`` on ``task``, with the bid's milestones, in state active/pending.
+def create_contract(task, bid, now, offer=None):
+    """The contract of ``bid`` on ``task``, with the bid's milestones, in state active/pending,
+    signed ``now``: under the rates of the ``offer`` both sides signed (else the policy in
+    force now).
 
     The payee is the bid's payee institution, else the agency, else the individual bidder.
     """
     payee_organization = bid.payee_organization or bid.agency
-    rates = policy.in_force(task.center, task.contract_type)
+    rates = offer.rates if offer is not None else policy.in_force(task.center, task.contract_type)
     contract = Contract(
         number=next_contract_number(contract_year(now)),
         task_id=task.id,
@@ -60,7 +62,8 @@ def create_contract(task, bid, now):
         price_fen=bid.price_fen,
         currency=bid.currency,
         signed_at=now,
-        # The policy in force now is the contract's for good: later changes do not apply.
+        offer_id=offer.id if offer is not None else None,
+        # The policy in force at the offer is the contract's for good: later changes do not apply.
         commission_bps=rates.commission_bps,
         client_fee_bps=rates.client_fee_bps,
         center_share_bps=rates.center_share_bps,

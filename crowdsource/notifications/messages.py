@@ -114,6 +114,23 @@ def subject(notification):
         Kind.DISPUTE_DEADLINE: lambda: _(
             "%(number)s: the dispute over “%(milestone)s” has a deadline on %(date)s", **p
         ),
+        Kind.OFFER_RECEIVED: lambda: _(
+            "You are offered the contract for “%(task)s” (%(amount)s): sign by %(date)s", **p
+        ),
+        Kind.OFFER_ACCEPTED: lambda: _(
+            "%(bidder)s signed: contract %(number)s for “%(task)s” is formed", **p
+        ),
+        Kind.OFFER_DECLINED: lambda: _(
+            "%(bidder)s declined your offer for “%(task)s”: you may offer another bid", **p
+        ),
+        Kind.OFFER_WITHDRAWN: lambda: _("The offer for “%(task)s” was withdrawn", **p),
+        Kind.OFFER_EXPIRED: lambda: _(
+            "The offer to %(bidder)s for “%(task)s” expired unsigned", **p
+        ),
+        Kind.OFFER_ENDING: lambda: _(
+            "Your offer for “%(task)s” ends on %(date)s: sign or decline it", **p
+        ),
+        Kind.BID_MESSAGE: lambda: _("New message from %(author)s about the bid on “%(task)s”", **p),
     }
     text = texts[notification.kind]()
     # a digest shows its latest notification and how many more it stands for
@@ -151,6 +168,8 @@ def detail(notification):
         Kind.DISPUTE_RULED,
         Kind.DISPUTE_APPEALED,
         Kind.DISPUTE_INFO_REQUESTED,
+        Kind.OFFER_DECLINED,
+        Kind.OFFER_WITHDRAWN,
     )
     if notification.kind in reasoned and p.get("reason"):
         return _("Reason given: %(reason)s", reason=p["reason"])

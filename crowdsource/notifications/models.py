@@ -38,6 +38,13 @@ class Kind(LabelledEnum):
     DISPUTE_APPEALED = "dispute_appealed"
     DISPUTE_FINAL = "dispute_final"
     DISPUTE_DEADLINE = "dispute_deadline"
+    OFFER_RECEIVED = "offer_received"
+    OFFER_ACCEPTED = "offer_accepted"
+    OFFER_DECLINED = "offer_declined"
+    OFFER_WITHDRAWN = "offer_withdrawn"
+    OFFER_EXPIRED = "offer_expired"
+    OFFER_ENDING = "offer_ending"
+    BID_MESSAGE = "bid_message"
 
 
 #: the parameter of a digest notification: how many further notifications of its kind it

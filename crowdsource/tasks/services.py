@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from crowdsource.accounts import authz, verification
 from crowdsource.accounts.models import Center, Organization, OrgKind
 from crowdsource.bids.models import BID_MOVES, LIVE_STATES, Bid, BidStatus
+from crowdsource.contracts.models import OFFER_MOVES, Offer, OfferStatus
 from crowdsource.db import db, relock, utcnow
 from crowdsource.db import lock as db_lock
 from crowdsource.errors import Conflict, DomainError, IllegalTransition, NotAllowed, NotFound
@@ -432,10 +433,30 @@ def cancel_task(actor, task, reason, now=None):
     for bid in bids:
         transition(bid, BidStatus.REJECTED, BID_MOVES, actor=actor, reason=reason)
         bid.rejection_reason = reason
+    offered = _withdraw_open_offer(task, actor, reason, now or utcnow())
+    if offered is not None:
+        bids.append(offered)
     bidders = [person for bid in bids for person in bid.bidder_side]
     notify(bidders, Kind.TASK_CANCELLED, _link(task), task, task=task.title, reason=reason)
     db.session.flush()
     return task
+
+
+def _withdraw_open_offer(task, actor, reason, now):
+    """The task is cancelled under its open offer: the offer is withdrawn and its bid turned
+    down. Returns the bid, or None when no offer is open."""
+    offer = db.session.scalar(
+        sa.select(Offer).where(Offer.task_id == task.id, Offer.status == OfferStatus.OPEN)
+    )
+    if offer is None:
+        return None
+    offer = relock(offer)
+    transition(offer, OfferStatus.WITHDRAWN, OFFER_MOVES, actor=actor, reason=reason)
+    offer.decided_by_id, offer.decided_at, offer.reason = actor.id, now, reason
+    bid = relock(offer.bid)
+    transition(bid, BidStatus.REJECTED, BID_MOVES, actor=actor, reason=reason)
+    bid.rejection_reason = reason
+    return bid
 
 
 def accept_nda(actor, task, now=None):

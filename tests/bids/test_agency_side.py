@@ -7,7 +7,7 @@ from tests.bids.support import bid_form, bids_of, notifications_of
 from tests.helpers import add_member
 
 
-def test_every_member_of_the_agency_hears_of_shortlist_and_award(
+def test_every_member_of_the_agency_hears_of_shortlist_and_offer_and_any_of_them_signs(
     market, brokers, make_user, make_bid, client, login
 ):
     colleague = make_user(name="Liu Yang")
@@ -19,10 +19,17 @@ def test_every_member_of_the_agency_hears_of_shortlist_and_award(
     assert [n.kind for n in notifications_of(colleague)] == ["bid_shortlisted"]
     login(market.owner)
     client.post(f"/tasks/{market.task.id}/close")
-    assert client.post(f"/bids/{other_bid.id}/award").status_code == 302
+    response = client.post(f"/bids/{agency_bid.id}/award")
+    assert response.status_code == 302
+    offer_path = response.headers["Location"]
     for member in (brokers.broker, colleague):
-        assert "bid_rejected" in [n.kind for n in notifications_of(member)]
-        assert "bidding_closed" in [n.kind for n in notifications_of(member)]
+        kinds = [n.kind for n in notifications_of(member)]
+        assert "bidding_closed" in kinds and "offer_received" in kinds
+    login(colleague)  # not who placed the bid: a member of the agency signs for it
+    assert client.post(f"{offer_path}/accept").status_code == 302
+    for member in (brokers.broker, colleague):
+        assert "bid_awarded" in [n.kind for n in notifications_of(member)]
+    assert "bid_rejected" in [n.kind for n in notifications_of(other_bid.bidder)]
 
 
 def test_a_member_with_an_individual_bid_can_still_bid_for_the_agency(

@@ -1,4 +1,5 @@
-"""Shortlisting, turning down and awarding bids; the contract an award creates and who sees it."""
+"""Shortlisting, turning down and awarding bids; the contract the winner's signature forms and
+who sees it (the offer itself: tests/bids/test_offers.py)."""
 
 import datetime as dt
 import html
@@ -8,10 +9,11 @@ import pytest
 import sqlalchemy as sa
 
 from crowdsource.accounts import centers as center_services
-from crowdsource.bids import services as bid_services
+from crowdsource.bids import offers
 from crowdsource.bids.models import Bid, BidStatus
 from crowdsource.contracts.models import Contract, ContractNumber, ContractStatus, MilestoneStatus
 from crowdsource.contracts.services import contract_year, next_contract_number
+from crowdsource.contracts.signing import Signer
 from crowdsource.db import db, transaction, utcnow
 from crowdsource.errors import DomainError
 from crowdsource.notifications.models import Kind
@@ -26,6 +28,21 @@ def page(response):
 
 def contracts():
     return db.session.scalars(sa.select(Contract).order_by(Contract.id)).all()
+
+
+def offer_id_of(response):
+    """The offer an award's redirect leads to."""
+    return int(re.search(r"/offers/(\d+)$", response.headers["Location"]).group(1))
+
+
+def award_and_sign(client, login, owner, bid, signer):
+    """The enterprise's ``owner`` offers the contract to ``bid`` on its pages, then ``signer``
+    (of the winning side) signs it on the offer's page; returns the signing's response."""
+    login(owner)
+    response = client.post(f"/bids/{bid.id}/award")
+    assert response.status_code == 302, response.status_code
+    login(signer)
+    return client.post(f"/offers/{offer_id_of(response)}/accept")
 
 
 @pytest.fixture
@@ -133,17 +150,24 @@ def test_rejecting_with_a_reason_tells_the_bidder_by_notification_and_mail(
 # --- award ----------------------------------------------------------------------------------
 
 
-def test_award_is_refused_while_bidding_is_open(client, market, bids, login):
+def test_an_award_while_bidding_is_open_ends_bidding_and_offers_the_contract(
+    client, market, bids, login, outbox
+):
     login(market.owner)
-    before = table_counts()
 
     response = client.post(f"/bids/{bids[1].id}/award")
 
-    assert response.status_code == 400
-    assert "End bidding before awarding" in page(response)
-    assert table_counts() == before
-    assert reload(Task, market.task.id).status == TaskStatus.OPEN
-    assert reload(Bid, bids[1].id).status == BidStatus.SUBMITTED
+    assert response.status_code == 302
+    assert "/offers/" in response.headers["Location"]
+    task = reload(Task, market.task.id)
+    assert task.status == TaskStatus.CLOSED and task.ended_at is not None
+    assert [reload(Bid, bid.id).status for bid in bids] == [
+        BidStatus.SUBMITTED,
+        BidStatus.OFFERED,
+        BidStatus.SUBMITTED,
+    ]
+    assert contracts() == []  # formed only when the winner signs too
+    assert notifications_of(market.solver, Kind.BIDDING_CLOSED) != []
 
 
 def test_awarding_after_bidding_ended_makes_the_contract(
@@ -156,10 +180,10 @@ def test_awarding_after_bidding_ended_makes_the_contract(
     login(market.owner)
     assert client.post(f"/tasks/{market.task.id}/close").status_code == 302
     assert reload(Task, market.task.id).status == TaskStatus.CLOSED
-    assert 'data-testid="bid-card"' in page(client.get(f"/tasks/{market.task.id}/bids"))
+    assert 'data-testid="bid-row"' in page(client.get(f"/tasks/{market.task.id}/bids"))
     outbox.clear()
 
-    response = client.post(f"/bids/{brokered.id}/award")
+    response = award_and_sign(client, login, market.owner, brokered, brokers.broker)
 
     assert response.status_code == 302
     [contract] = contracts()
@@ -196,8 +220,9 @@ def test_awarding_after_bidding_ended_makes_the_contract(
         assert "was not selected" in mail.subject
     [won] = notifications_of(brokers.broker, Kind.BID_AWARDED)
     assert won.link == f"/contracts/{contract.id}"
-    [mail] = mails_to(outbox, brokers.broker)
-    assert contract.number in mail.subject
+    offered, signed = mails_to(outbox, brokers.broker)
+    assert "You are offered the contract" in offered.subject
+    assert contract.number in signed.subject
 
     shown = page(client.get(f"/contracts/{contract.id}"))
     assert contract.number in shown
@@ -208,17 +233,22 @@ def test_awarding_after_bidding_ended_makes_the_contract(
     assert "Licensed to the enterprise" in shown
 
 
-def test_a_second_award_is_a_conflict_and_makes_no_second_contract(client, market, bids, login):
+def test_a_second_award_is_refused_and_makes_no_second_contract(client, market, bids, login):
     solo, brokered, third = bids
     login(market.owner)
     client.post(f"/tasks/{market.task.id}/close")
-    assert client.post(f"/bids/{solo.id}/award").status_code == 302
+    response = client.post(f"/bids/{solo.id}/award")
+    assert response.status_code == 302
     before = table_counts()
-
-    for bid in (solo, third, brokered):
-        response = client.post(f"/bids/{bid.id}/award")
-        assert response.status_code == 409
-
+    for bid in (solo, third, brokered):  # while the offer is open
+        assert client.post(f"/bids/{bid.id}/award").status_code == 409
+    assert table_counts() == before
+    login(market.solver)
+    assert client.post(f"/offers/{offer_id_of(response)}/accept").status_code == 302
+    login(market.owner)
+    before = table_counts()
+    for bid in (solo, third, brokered):  # once the contract is formed
+        assert client.post(f"/bids/{bid.id}/award").status_code in (400, 409)
     assert table_counts() == before
     [contract] = contracts()
     assert contract.bid_id == solo.id
@@ -232,7 +262,7 @@ def test_a_second_award_is_a_conflict_and_makes_no_second_contract(client, marke
 def test_awarding_after_the_deadline_ends_bidding_first(market, bids):
     pass_deadline(market.task)
     with transaction():
-        contract = bid_services.award_bid(market.owner, db.session.get(Bid, bids[2].id))
+        contract = offers.sign_both(market.owner, db.session.get(Bid, bids[2].id))
     task = reload(Task, market.task.id)
     assert task.status == TaskStatus.AWARDED and task.ended_at is not None
     assert reload(Contract, contract.id).bid_id == bids[2].id
@@ -260,7 +290,8 @@ def test_the_payee_is_the_agency_else_the_individual(
         bid = make_bid(brokers.broker, market.task, agency=brokers.agency)
     login(market.owner)
     client.post(f"/tasks/{market.task.id}/close")
-    assert client.post(f"/bids/{bid.id}/award").status_code == 302
+    signer = market.solver if bidder == "individual" else brokers.broker
+    assert award_and_sign(client, login, market.owner, bid, signer).status_code == 302
     [contract] = contracts()
     if bidder == "individual":
         expected = (None, market.solver.id, None, market.solver.display_name)
@@ -283,10 +314,8 @@ def test_contract_numbers_count_up_within_the_year(client, make_bid, make_task, 
     other_task = make_task(market.owner, market.enterprise, title="Second task")
     first = make_bid(market.solver, market.task)
     second = make_bid(market.solver, other_task)
-    login(market.owner)
     for bid in (first, second):
-        client.post(f"/tasks/{bid.task_id}/close")
-        assert client.post(f"/bids/{bid.id}/award").status_code == 302
+        assert award_and_sign(client, login, market.owner, bid, market.solver).status_code == 302
     year = contract_year(utcnow())
     assert [c.number for c in contracts()] == [f"CS-{year}-000001", f"CS-{year}-000002"]
 
@@ -297,9 +326,7 @@ def test_a_contract_signed_on_new_years_morning_in_china_has_the_new_years_numbe
     clock.move_to("2031-01-01T07:30:00+08:00")  # still 2030-12-31 in UTC
     task = make_task(market.owner, market.enterprise, title="New year's task")
     bid = make_bid(market.solver, task)
-    login(market.owner)
-    client.post(f"/tasks/{bid.task_id}/close")
-    assert client.post(f"/bids/{bid.id}/award").status_code == 302
+    assert award_and_sign(client, login, market.owner, bid, market.solver).status_code == 302
     assert [c.number for c in contracts()] == ["CS-2031-000001"]
 
 
@@ -323,11 +350,11 @@ def test_next_contract_number_counts_per_year():
 def test_a_rolled_back_award_uses_up_no_number(market, bids):
     pass_deadline(market.task)
     with pytest.raises(RuntimeError), transaction():
-        bid_services.award_bid(market.owner, db.session.get(Bid, bids[0].id))
+        offers.sign_both(market.owner, db.session.get(Bid, bids[0].id))
         raise RuntimeError("the commit never happens")
     assert contracts() == []
     with transaction():
-        contract = bid_services.award_bid(market.owner, db.session.get(Bid, bids[0].id))
+        contract = offers.sign_both(market.owner, db.session.get(Bid, bids[0].id))
     assert contract.number.endswith("-000001")
 
 
@@ -337,10 +364,8 @@ def test_a_rolled_back_award_uses_up_no_number(market, bids):
 @pytest.fixture
 def awarded(client, market, bids, login):
     """The task awarded to the agency's bid (for an institution); returns the contract."""
-    login(market.owner)
-    client.post(f"/tasks/{market.task.id}/close")
-    response = client.post(f"/bids/{bids[1].id}/award", follow_redirects=True)
-    assert response.status_code == 200
+    response = award_and_sign(client, login, market.owner, bids[1], bids[1].bidder)
+    assert response.status_code == 302
     [contract] = contracts()
     return contract
 
@@ -402,7 +427,7 @@ def test_contracts_lists_the_users_contracts(
 def test_award_by_service_checks_the_actor(market, bids, brokers):
     pass_deadline(market.task)
     with pytest.raises(DomainError), transaction():
-        bid_services.award_bid(market.solver, db.session.get(Bid, bids[0].id))
+        offers.offer_bid(Signer(market.solver, "192.0.2.1"), db.session.get(Bid, bids[0].id))
     assert contracts() == []
     assert reload(Task, market.task.id).status == TaskStatus.OPEN
 

@@ -95,7 +95,7 @@ def test_the_enterprise_compares_all_bids_with_their_proposals(client, market, l
         response = client.get(f"/tasks/{race.task.id}/bids")
         assert response.status_code == 200
         shown = page(response)
-        assert shown.count('data-testid="bid-card"') == 2
+        assert shown.count('data-testid="bid-row"') == 2
         for text in ("Alice Ma", "¥61,234.00", SECRET, "Bob Niu", "¥70,000.00"):
             assert text in shown
         assert "We have built such systems before." in shown  # Bob's proposal

@@ -82,6 +82,11 @@ def test_post_bid_award_through_the_pages(client, db, make_user, make_org, login
     winning = db.session.scalar(sa.select(Bid).filter_by(bidder_id=solver.id))
     response = client.post(f"/bids/{winning.id}/award")
     assert response.status_code == 302, response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(Contract)) is None  # until the winner signs
+    login(solver)
+    response = client.post(response.headers["Location"] + "/accept")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    login(owner)
     contract = db.session.scalar(sa.select(Contract))
     assert contract.number.startswith("CS-") and contract.price_fen == 6_000_000
     assert [m.amount_fen for m in contract.milestones] == [2_000_000, 4_000_000]

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from crowdsource.accounts import centers as center_services
-from crowdsource.bids import services as bid_services
+from crowdsource.bids import offers
 from crowdsource.db import transaction
 from crowdsource.payments import ledger, reconcile
 from crowdsource.payments.models import Funding
@@ -37,7 +37,7 @@ def test_fund_confirm_deliver_accept_and_pay_out(
     bid = make_bid(solver, task, price_fen=6_000_000)  # ¥60,000 in two milestones of ¥30,000
     with transaction():
         task_services.close_bidding(owner, task)
-        contract = bid_services.award_bid(owner, bid)
+        contract = offers.sign_both(owner, bid)
     first = contract.milestones[0]
 
     client = new_page()

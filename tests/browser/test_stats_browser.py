@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from crowdsource.accounts import centers as center_services
-from crowdsource.bids import services as bid_services
+from crowdsource.bids import offers
 from crowdsource.db import transaction
 from crowdsource.tasks import services as task_services
 from tests.plugin import log_in
@@ -58,7 +58,7 @@ def signed_market(app, db, make_user, make_org, make_task, make_bid, centers, mo
         bid = make_bid(solver, task, price_fen=price)
         with transaction():
             task_services.close_bidding(owner, task)
-            contract = bid_services.award_bid(owner, bid)
+            contract = offers.sign_both(owner, bid)
             signed = dt.datetime(year, month, 12, 4, tzinfo=dt.UTC)
             contract.signed_at = signed
             task.published_at = signed - dt.timedelta(days=9)

@@ -11,7 +11,7 @@ import pypdf
 import pytest
 
 from crowdsource.accounts import centers as center_services
-from crowdsource.bids import services as bid_services
+from crowdsource.bids import offers
 from crowdsource.contracts import document
 from crowdsource.db import transaction, utcnow
 from crowdsource.payments import policy
@@ -52,7 +52,7 @@ def chinese(make_user, make_org, make_task, make_bid, centers):
     )
     with transaction():
         task_services.close_bidding(owner, task)
-        contract = bid_services.award_bid(owner, bid)
+        contract = offers.sign_both(owner, bid)
     return SimpleNamespace(
         contract=contract,
         owner=owner,

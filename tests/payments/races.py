@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from crowdsource import create_app
 from crowdsource.accounts import centers as center_services
 from crowdsource.accounts.models import Membership, Role, User
-from crowdsource.bids import services as bid_services
+from crowdsource.bids import offers
 from crowdsource.contracts import workflow
 from crowdsource.db import db, transaction, utcnow
 from crowdsource.payments import funding as fundings
@@ -78,7 +78,7 @@ def story(db, make_user, make_org, make_task, make_bid, centers):
         bid = make_bid(solver, task, price_fen=AMOUNT, milestones=[("All of it", AMOUNT, due)])
         with transaction():
             tasks.close_bidding(owner, task)
-            contract = bid_services.award_bid(owner, bid)
+            contract = offers.sign_both(owner, bid)
         return contract
 
     def fund(milestone):

@@ -38,6 +38,7 @@ from crowdsource import create_app
 from crowdsource.accounts import centers as center_services
 from crowdsource.accounts import orgs
 from crowdsource.accounts.models import User
+from crowdsource.bids import offers
 from crowdsource.bids import services as bids
 from crowdsource.contracts import workflow
 from crowdsource.contracts.models import Contract, Milestone
@@ -342,7 +343,7 @@ class EscrowMachine(RuleBasedStateMachine):
                     extra, bidder = {}, solver
                 bid = bids.place_bid(bidder, task, self._bid(plan, extra))
                 tasks.close_bidding(owner, task)
-                contract = bids.award_bid(owner, bid)
+                contract = offers.sign_both(owner, bid)
                 self._remember(contract, plan, bidder)
             center_id = center.id
         # Set after the last award: the policy in force later changes no signed contract.

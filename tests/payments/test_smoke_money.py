@@ -5,7 +5,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from crowdsource.accounts import centers as center_services
-from crowdsource.bids import services as bid_services
+from crowdsource.bids import offers
 from crowdsource.contracts import workflow
 from crowdsource.db import transaction, utcnow
 from crowdsource.payments import ledger, policy, reconcile
@@ -41,7 +41,7 @@ def test_fund_release_payout_with_fees(
         from crowdsource.tasks import services as tasks
 
         tasks.close_bidding(owner, task)
-        contract = bid_services.award_bid(owner, bid)
+        contract = offers.sign_both(owner, bid)
     assert (contract.commission_bps, contract.client_fee_bps) == (500, 100)
     first, second = contract.milestones
 

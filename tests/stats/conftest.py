@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
-from crowdsource.bids import services as bid_services
+from crowdsource.bids import offers
 from crowdsource.bids.models import Bid
 from crowdsource.db import db, transaction, utcnow
 from crowdsource.disputes import services as disputes
@@ -135,7 +135,7 @@ def build_market(people, make_task, make_bid, make_user, make_org):
         )
         with transaction():
             task_services.close_bidding(owner, task)
-            contract = bid_services.award_bid(owner, bid)
+            contract = offers.sign_both(owner, bid)
             signed = moment(year, month)
             contract.signed_at = signed
             _date(task, signed - dt.timedelta(days=3 + index % 10), signed - dt.timedelta(days=1))

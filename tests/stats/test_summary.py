@@ -18,7 +18,7 @@ def running_month_contracts():
 def test_the_running_month_is_recomputed_once_older_than_the_refresh_time(
     app, market, people, make_task, make_bid, monkeypatch
 ):
-    from crowdsource.bids import services as bid_services
+    from crowdsource.bids import offers
     from crowdsource.tasks import services as task_services
 
     monkeypatch.setitem(app.config, "STATS_REFRESH_SECONDS", 3600)
@@ -27,7 +27,7 @@ def test_the_running_month_is_recomputed_once_older_than_the_refresh_time(
     bid = make_bid(people.solver, task)
     with transaction():
         task_services.close_bidding(people.owner, task)
-        bid_services.award_bid(people.owner, bid)
+        offers.sign_both(people.owner, bid)
     assert running_month_contracts() == 0  # computed less than an hour ago
     monkeypatch.setitem(app.config, "STATS_REFRESH_SECONDS", 0)
     assert running_month_contracts() == 1

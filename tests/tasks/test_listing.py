@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from crowdsource.accounts import credit_code, orgs, verification
-from crowdsource.bids import services as bid_services
+from crowdsource.bids import offers
 from crowdsource.db import db as _db
 from crowdsource.db import transaction, utcnow
 from crowdsource.lifecycle import SYSTEM
@@ -88,7 +88,7 @@ def test_filter_by_status(client, db, enterprise, post, make_user, make_bid):
     with transaction():
         services.close_bidding(owner, closed)
         services.close_bidding(owner, awarded)
-        bid_services.award_bid(owner, bid)
+        offers.sign_both(owner, bid)
         services.cancel_task(owner, cancelled, "Budget frozen.")
     assert ids(client) == [open_task.id]
     assert ids(client, "?status=open") == [open_task.id]

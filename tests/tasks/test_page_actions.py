@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask_login import AnonymousUserMixin
 from werkzeug.datastructures import FileStorage
 
+from crowdsource.bids import offers
 from crowdsource.bids import services as bid_services
 from crowdsource.db import db, transaction, utcnow
 from crowdsource.errors import DomainError
@@ -145,7 +146,7 @@ def task_in(state, world, clock):
             services.close_bidding(owner, task)
         if state == "awarded":
             with transaction():
-                bid_services.award_bid(owner, bid)
+                offers.sign_both(owner, bid)
     if state == "cancelled":
         with transaction():
             services.cancel_task(owner, task, "Budget frozen.")
