@@ -216,13 +216,14 @@ def accept_offer(signer, offer, now=None):
 
 
 def _require_open(offer, now):
-    if offer.status == OfferStatus.OPEN and now >= offer.expires_at:
-        _lapse(offer, now)
-        db.session.flush()
+    """Refuse an answer to an offer that is no longer open, or whose time is up (the sweep
+    then lets it lapse)."""
     if offer.status != OfferStatus.OPEN:
         raise DomainError(
             _l("This offer is no longer open: it is %(status)s.", status=offer.status.label)
         )
+    if now >= offer.expires_at:
+        raise DomainError(_l("This offer expired unanswered."))
 
 
 def decline_offer(actor, offer, reason, now=None):

@@ -27,6 +27,8 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from crowdsource.contracts import signing
+from crowdsource.contracts.models import Side
 from crowdsource.db import utcnow
 from crowdsource.money import format_bps, format_money
 from crowdsource.payments import commission
@@ -109,6 +111,8 @@ def render(contract, language):
             title=title,
             author="Crowdsource",
             lang="zh-CN" if language.startswith("zh") else "en",
+            # the canvas starts in the document's font, not Helvetica (named, never embedded)
+            initialFontName=styles["font"],
         )
         footer = _footer(styles, title, generated=format_datetime(utcnow(), "short"))
         document.build(_story(contract, styles), onFirstPage=footer, onLaterPages=footer)
@@ -156,6 +160,7 @@ def _story(contract, styles):
         _milestones(contract, styles),
         _p(_("4. Fees, as agreed at signing"), styles["heading"]),
         _fees(contract, styles),
+        *_signatures(contract, styles),
         Spacer(1, 8 * mm),
         _p(
             _(
@@ -272,6 +277,70 @@ def _fees(contract, styles):
     )
     table.setStyle(_grid(styles, header=False))
     return table
+
+
+def _signatures(contract, styles):
+    """The signatures: who signed for each side, when, from which address, and the SHA-256 of
+    the document each signed; then whether the document and the terms still match it."""
+    found = signing.check(contract)
+    heading = _p(_("5. Signatures"), styles["heading"])
+    if found is None:
+        return [
+            heading,
+            _p(_("Formed at the award, before signatures were recorded."), styles["body"]),
+        ]
+    rows = [
+        [
+            _p(text, styles["small"])
+            for text in (_("Side"), _("Signed by"), _("When"), _("From address"))
+        ]
+    ]
+    sides = ((Side.CLIENT, _("Enterprise")), (Side.SOLVER, _("Winning side")))
+    for side, label in sides:
+        signature = found.signatures.get(side)
+        if signature is None:
+            continue
+        rows.append(
+            [
+                _p(label, styles["small"]),
+                _p(signature.user.display_name, styles["small"]),
+                _p(format_datetime(signature.signed_at, "short"), styles["small"]),
+                _p(signature.ip_address, styles["small"]),
+            ]
+        )
+        rows.append(
+            [
+                "",
+                _p(_("SHA-256 signed: %(hash)s", hash=signature.document_sha256), styles["small"]),
+                "",
+                "",
+            ]
+        )
+    table = Table(rows, colWidths=[30 * mm, 55 * mm, 45 * mm, 40 * mm])
+    table.setStyle(_grid(styles, header=True))
+    for row in range(2, len(rows), 2):
+        table.setStyle(TableStyle([("SPAN", (1, row), (3, row))]))
+    if found.intact:
+        verdict = _("Both sides signed this document, and the contract’s terms still match it.")
+    elif not found.document_intact:
+        verdict = _(
+            "The document kept for this contract no longer has the SHA-256 its signatures name:"
+            " it was changed after signing."
+        )
+    else:
+        verdict = _(
+            "The contract’s terms no longer match the document both sides signed: they were"
+            " changed after signing."
+        )
+    return [
+        heading,
+        table,
+        Spacer(1, 2 * mm),
+        _p(
+            _("SHA-256 of the document kept: %(hash)s", hash=found.document_sha256), styles["small"]
+        ),
+        _p(verdict, styles["body"]),
+    ]
 
 
 def _grid(styles, header):

@@ -16,6 +16,7 @@ from crowdsource.contracts import document
 from crowdsource.db import transaction, utcnow
 from crowdsource.payments import policy
 from crowdsource.tasks import services as task_services
+from tests.helpers import unavailable
 
 DEJAVU = pathlib.Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
@@ -176,3 +177,38 @@ def test_the_system_font_search_keeps_truetype_files_first(monkeypatch):
         "/fonts/a/wqy-microhei.ttc",
         "/fonts/b/NotoSansCJK-Regular.ttc",
     ]
+
+
+def embedded_fonts(response):
+    """The base names of the fonts whose glyphs the PDF carries (a FontFile, FontFile2 or
+    FontFile3 in their descriptor, directly or in a descendant CID font), and of those it only
+    names."""
+    reader = pypdf.PdfReader(io.BytesIO(response.data))
+    embedded, named = set(), set()
+    for pdf_page in reader.pages:
+        for font in pdf_page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            parts = [font] + [d.get_object() for d in font.get("/DescendantFonts", [])]
+            descriptors = [
+                p["/FontDescriptor"].get_object() for p in parts if "/FontDescriptor" in p
+            ]
+            has_file = any(
+                key in d for d in descriptors for key in ("/FontFile", "/FontFile2", "/FontFile3")
+            )
+            (embedded if has_file else named).add(str(font["/BaseFont"]))
+    return embedded, named
+
+
+def test_by_default_the_chinese_document_embeds_a_truetype_cjk_font_of_the_system(
+    app, client, db, login, chinese, monkeypatch
+):
+    """What a fresh viewer needs: the CJK font CI installs (fonts-wqy-microhei, a TrueType
+    collection) found through fontconfig and embedded, and no font merely named."""
+    monkeypatch.setitem(app.config, "CONTRACT_PDF_FONT", "")
+    if not any(document._register_truetype(path) for path in document._system_cjk_fonts()):
+        unavailable("no TrueType CJK font is installed (apt-get install fonts-wqy-microhei)")
+    login(chinese.owner)
+    response = client.get(url(chinese.contract, "zh"))
+    embedded, named = embedded_fonts(response)
+    assert embedded and named == set(), (embedded, named)
+    assert "青岛海澜智能装备有限公司" in pdf_text(response)
