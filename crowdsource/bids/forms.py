@@ -9,6 +9,7 @@ from wtforms import (
     Form,
     FormField,
     IntegerField,
+    MultipleFileField,
     SelectField,
     StringField,
     TextAreaField,
@@ -141,3 +142,10 @@ class OfferAnswerForm(FlaskForm):
         [required_text(), max_length(2000)],
         description=_l("The other side is told this reason."),
     )
+
+
+class BidMessageForm(FlaskForm):
+    """A message of the conversation about a bid, with files."""
+
+    body = TextAreaField(_l("Message"), [required(), max_length(10_000)])
+    files = MultipleFileField(_l("Files"))

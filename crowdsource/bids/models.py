@@ -164,3 +164,51 @@ class BidMilestone(db.Model):
     due_date: orm.Mapped[dt.date]
 
     bid: orm.Mapped[Bid] = orm.relationship(back_populates="milestones")
+
+
+class BidMessage(db.Model):
+    """A message of the private conversation about a bid, between the enterprise's members and
+    the bidder's side; nobody else reads it while the bid is open. The winning bid's
+    conversation stays on the contract as its pre-contract record."""
+
+    __tablename__ = "bid_messages"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    bid_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("bids.id"), index=True)
+    author_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id"))
+    body: orm.Mapped[str] = orm.mapped_column(sa.Text)
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+
+    bid: orm.Mapped[Bid] = orm.relationship()
+    author: orm.Mapped[User] = orm.relationship()
+    files: orm.Mapped[list["BidFile"]] = orm.relationship(
+        back_populates="message", order_by="BidFile.id"
+    )
+
+
+class BidFile(db.Model):
+    """A file attached to a message about a bid: checked and stored like a contract's files,
+    downloaded only by those who may read the conversation."""
+
+    __tablename__ = "bid_files"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    message_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("bid_messages.id"), index=True)
+    original_name: orm.Mapped[str] = orm.mapped_column(sa.String(255))
+    stored_name: orm.Mapped[str] = orm.mapped_column(sa.String(64), unique=True)
+    content_type: orm.Mapped[str] = orm.mapped_column(sa.String(100))
+    size: orm.Mapped[int]
+    uploaded_by_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id"))
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+
+    message: orm.Mapped[BidMessage] = orm.relationship(back_populates="files")
+
+
+class BidThreadRead(db.Model):
+    """Up to when a person has read the conversation of a bid (for the unread counts)."""
+
+    __tablename__ = "bid_thread_reads"
+
+    bid_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("bids.id"), primary_key=True)
+    user_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id"), primary_key=True)
+    read_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime)

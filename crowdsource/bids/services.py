@@ -14,6 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from crowdsource.accounts import authz
 from crowdsource.accounts.models import Organization, OrgKind
 from crowdsource.bids.models import BID_MOVES, LIVE_STATES, Bid, BidMilestone, BidStatus
+from crowdsource.contracts import services as contracts
+from crowdsource.contracts.models import Contract
 from crowdsource.db import db, relock, utcnow
 from crowdsource.errors import Conflict, DomainError, NotAllowed, NotFound
 from crowdsource.lifecycle import transition
@@ -178,14 +180,17 @@ def is_bidder(user, bid):
 
 
 def can_view(user, bid):
-    """The bidder's side, the enterprise, the task's center managers and the admin."""
+    """The bidder's side, the enterprise, the task's center managers and the admin; and, for
+    the winning bid, whoever may see its contract (the payee institution)."""
     if is_bidder(user, bid):
         return True
     if not getattr(user, "is_authenticated", False):
         return False
-    return (
-        access.is_member(user, bid.task) or user.is_admin or authz.manages_center_of(user, bid.task)
-    )
+    if access.is_member(user, bid.task) or user.is_admin or authz.manages_center_of(user, bid.task):
+        return True
+    # the winning bid is part of its contract, for everyone who may see that
+    contract = db.session.scalar(sa.select(Contract).where(Contract.bid_id == bid.id))
+    return contract is not None and contracts.can_view(user, contract)
 
 
 def require_view(user, bid):

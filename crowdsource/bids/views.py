@@ -4,20 +4,20 @@ shortlist and reject (the award, an offer: offer_views)."""
 import dataclasses
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from crowdsource.accounts import authz
 from crowdsource.accounts.models import Organization, OrgKind
-from crowdsource.bids import bp, offers, services
-from crowdsource.bids.forms import BidForm, RejectForm
-from crowdsource.bids.models import Bid, BidStatus
+from crowdsource.bids import bp, conversation, offers, services
+from crowdsource.bids.forms import BidForm, BidMessageForm, RejectForm
+from crowdsource.bids.models import Bid, BidFile, BidStatus
 from crowdsource.contracts import ratings
 from crowdsource.contracts.models import Offer
 from crowdsource.db import db, transaction
-from crowdsource.errors import DomainError, TooManyAttempts, refused
+from crowdsource.errors import DomainError, NotFound, TooManyAttempts, refused
 from crowdsource.money import fen_to_yuan_text, format_bps
 from crowdsource.payments import policy
 from crowdsource.tasks import access
@@ -134,6 +134,15 @@ def edit(bid_id):
 def show(bid_id):
     bid = get_or_404(Bid, bid_id)
     services.require_view(current_user, bid)
+    if conversation.can_read(current_user, bid):
+        with transaction():
+            conversation.mark_read(current_user, bid)
+    return _bid_page(bid)
+
+
+def _bid_page(bid, status=200, message_form=None):
+    """The bid page; ``message_form``, a refused message as typed, in the conversation."""
+    readable = conversation.can_read(current_user, bid)
     return render_template(
         "bids/show.html",
         bid=bid,
@@ -143,8 +152,47 @@ def show(bid_id):
         offer=db.session.scalar(
             sa.select(Offer).where(Offer.bid_id == bid.id).order_by(Offer.id.desc()).limit(1)
         ),
+        conversation=conversation.messages_of(bid) if readable else None,
+        may_write=conversation.may_write(current_user, bid),
+        message_form=message_form or BidMessageForm(formdata=None),
         reject_form=RejectForm(),
         confirm=ConfirmForm(),
+    ), status
+
+
+@bp.post("/bids/<int:bid_id>/messages")
+@login_required
+def post_message(bid_id):
+    """A side writes about the bid (with files); a refused message comes back as typed."""
+    bid = get_or_404(Bid, bid_id)
+    if not conversation.can_read(current_user, bid):
+        abort(404)
+    form = BidMessageForm()
+    if not form.validate_on_submit():
+        return _bid_page(bid, 400, form)
+    try:
+        limit_content("messages", current_user)
+        with transaction():
+            conversation.post(current_user, bid, form.body.data, form.files.data)
+    except DomainError as error:
+        return _bid_page(bid, refused(form, error), form)
+    flash(_("Your message has been sent."), "success")
+    return redirect(url_for("bids.show", bid_id=bid.id, _anchor="conversation"))
+
+
+@bp.get("/bid-files/<int:file_id>")
+@login_required
+def download_file(file_id):
+    """A file of a bid's conversation, for those who may read it."""
+    record = get_or_404(BidFile, file_id)
+    try:
+        path = conversation.file_path(current_user, record)
+    except NotFound:
+        abort(404)
+    if not path.exists():
+        abort(404)
+    return send_file(
+        path, mimetype=record.content_type, as_attachment=True, download_name=record.original_name
     )
 
 
@@ -161,7 +209,8 @@ def mine():
         .options(sa.orm.joinedload(Bid.task), sa.orm.joinedload(Bid.agency))
         .order_by(Bid.updated_at.desc(), Bid.id.desc())
     ).all()
-    return render_template("bids/mine.html", bids=bids)
+    unread = conversation.unread_counts(current_user, [bid.id for bid in bids])
+    return render_template("bids/mine.html", bids=bids, unread=unread)
 
 
 @bp.get("/tasks/<int:task_id>/bids")
@@ -240,6 +289,7 @@ def _compare_page(task, status=200, reject_form=None, rejecting=None):
         sort=sort,
         descending=descending,
         open_offer=offers.open_offer_of(task),
+        unread=conversation.unread_counts(current_user, [row.bid.id for row in rows]),
         may_offer={row.bid.id for row in rows if offers.may_offer(current_user, row.bid)},
         confirm=ConfirmForm(),
         reject_form=RejectForm(formdata=None),

@@ -1,6 +1,7 @@
 """award as an offer both sides sign: offers (the contract document and its SHA-256, the rates
 at the offer, its deadline and answer), signatures (who, when, from which address, which
-hash), the contract's offer; bids may be offered, declined or lapsed; new notification kinds
+hash), the contract's offer; bids may be offered, declined or lapsed; the private conversation
+about a bid (messages, files, who read up to when); new notification kinds
 
 Revision ID: 0016_offers
 Revises: 0015_console
@@ -101,6 +102,40 @@ def upgrade():
         op.add_column('contracts', sa.Column('offer_id', sa.Integer(), nullable=True))
         op.create_foreign_key(op.f('fk_contracts_offer_id_offers'), 'contracts', 'offers', ['offer_id'], ['id'])
     op.create_index(op.f('uq_contracts_offer_id'), 'contracts', ['offer_id'], unique=True)
+    op.create_table('bid_messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('bid_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_bid_messages_author_id_users')),
+    sa.ForeignKeyConstraint(['bid_id'], ['bids.id'], name=op.f('fk_bid_messages_bid_id_bids')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bid_messages'))
+    )
+    op.create_index(op.f('ix_bid_messages_bid_id'), 'bid_messages', ['bid_id'], unique=False)
+    op.create_table('bid_files',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('message_id', sa.Integer(), nullable=False),
+    sa.Column('original_name', sa.String(length=255), nullable=False),
+    sa.Column('stored_name', sa.String(length=64), nullable=False),
+    sa.Column('content_type', sa.String(length=100), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('uploaded_by_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['message_id'], ['bid_messages.id'], name=op.f('fk_bid_files_message_id_bid_messages')),
+    sa.ForeignKeyConstraint(['uploaded_by_id'], ['users.id'], name=op.f('fk_bid_files_uploaded_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bid_files')),
+    sa.UniqueConstraint('stored_name', name=op.f('uq_bid_files_stored_name'))
+    )
+    op.create_index(op.f('ix_bid_files_message_id'), 'bid_files', ['message_id'], unique=False)
+    op.create_table('bid_thread_reads',
+    sa.Column('bid_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('read_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['bid_id'], ['bids.id'], name=op.f('fk_bid_thread_reads_bid_id_bids')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_bid_thread_reads_user_id_users')),
+    sa.PrimaryKeyConstraint('bid_id', 'user_id', name=op.f('pk_bid_thread_reads'))
+    )
     _check('bids', 'status', BID_STATES_NEW)
     _check('notifications', 'kind', KINDS_NEW)
 
@@ -110,6 +145,11 @@ def downgrade():
     _check('notifications', 'kind', KINDS_OLD)
     op.execute(f"UPDATE bids SET status = 'rejected' WHERE NOT ({_in('status', BID_STATES_OLD)})")
     _check('bids', 'status', BID_STATES_OLD)
+    op.drop_table('bid_thread_reads')
+    op.drop_index(op.f('ix_bid_files_message_id'), table_name='bid_files')
+    op.drop_table('bid_files')
+    op.drop_index(op.f('ix_bid_messages_bid_id'), table_name='bid_messages')
+    op.drop_table('bid_messages')
     op.drop_index(op.f('uq_contracts_offer_id'), table_name='contracts')
     if op.get_context().dialect.name == 'sqlite':
         op.execute('ALTER TABLE contracts DROP COLUMN offer_id')
