@@ -1,11 +1,15 @@
 """The market in a real browser: an enterprise posts and publishes a task, a solver finds it,
 asks and bids, an agency bids for an institution, the enterprise answers, compares,
-shortlists, ends bidding and awards; the agency learns that its bid was not selected."""
+shortlists, compares side by side, asks the solver privately and offers the contract while bidding
+is open (ending it); the solver signs and reads both signatures in the PDF; the agency learns
+that its bid was not selected."""
 
 import datetime as dt
+import io
 import re
 from zoneinfo import ZoneInfo
 
+import pypdf
 from playwright.sync_api import expect
 
 from tests.plugin import log_in
@@ -137,27 +141,72 @@ def test_post_bid_compare_award(
     question.get_by_role("button", name="Answer").click()
     expect(page.get_by_test_id("answer")).to_contain_text("CMA-certified laboratory")
     page.get_by_role("link", name=re.compile(r"Compare bids \(2\)")).click()
-    cards = page.get_by_test_id("bid-card")
-    expect(cards).to_have_count(2)
-    solver_card = cards.filter(has_text="Zhao Lei")
-    expect(cards.filter(has_text="Qilu Transfer Center")).to_contain_text("brokerage 15%")
-    solver_card.get_by_role("button", name="Shortlist").click()
+    rows = page.get_by_test_id("bid-row")
+    expect(rows).to_have_count(2)
+    solver_row = rows.filter(has_text="Zhao Lei")
+    expect(rows.filter(has_text="Qilu Transfer Center")).to_contain_text("brokerage 15%")
+    expect(rows.first).to_contain_text("Zhao Lei")  # sorted by price, the cheaper first
+    page.get_by_test_id("sort-price").click()  # and the other way round
+    expect(rows.first).to_contain_text("Qilu Transfer Center")
+    solver_row.get_by_role("button", name="Shortlist").click()
     expect(page.get_by_text("The bid is on your shortlist")).to_be_visible()
-    expect(solver_card).to_contain_text("shortlisted")
+    expect(solver_row).to_contain_text("shortlisted")
+    for row in (solver_row, rows.filter(has_text="Qilu Transfer Center")):
+        row.get_by_role("checkbox").check()
+    page.get_by_test_id("compare-ticked").click()
+    expect(page.get_by_test_id("side-by-side")).to_contain_text("¥450,000.00")
+    expect(page.get_by_test_id("side-by-side")).to_contain_text("Formulation and lab tests")
     screenshot(page, "compare")
-    page.get_by_role("link", name="Back to the task").click()
-    page.get_by_role("button", name="End bidding now").click()
-    expect(page.get_by_text("Bidding has ended.")).to_be_visible()
-    expect(page.get_by_test_id("task-status")).to_have_text("bidding closed")
-    page.get_by_role("link", name=re.compile("Compare bids")).click()
-    solver_card.get_by_role("button", name="Award", exact=True).click()
+
+    # Before choosing, the enterprise asks the solver privately; the solver answers.
+    solver_row.get_by_role("link", name="Zhao Lei").click()
+    page.get_by_label("Message").fill("Can you start the sea exposure before winter?")
+    page.get_by_role("button", name="Send message").click()
+    expect(page.get_by_test_id("bid-message")).to_contain_text("before winter")
+    solver.goto(f"{live_server}/bids/mine")
+    expect(solver.get_by_test_id("unread-messages")).to_have_text("1 unread message")
+    solver.get_by_test_id("unread-messages").click()
+    solver.get_by_label("Message").fill("Yes: the panels go into the sea in October.")
+    solver.get_by_role("button", name="Send message").click()
+    expect(solver.get_by_test_id("bid-message").nth(1)).to_contain_text("October")
+    agency.goto(f"{live_server}/bids/mine")
+    agency.get_by_test_id("my-bid-row").filter(has_text=TITLE).get_by_role("link").first.click()
+    expect(agency.get_by_text("before winter")).to_have_count(0)  # private to its two sides
+
+    # The enterprise offers the contract while bidding is still open: that ends it too.
+    page.goto(f"{task_url}/bids")
+    expect(page.get_by_test_id("unread-messages")).to_have_text("1 unread message")
+    solver_row.get_by_role("button", name="Offer the contract").click()
+    expect(page.get_by_text("You signed and offered the contract to Zhao Lei")).to_be_visible()
+    expect(page.get_by_test_id("signature-client")).to_contain_text("Li Wei")
+    expect(page.get_by_test_id("signature-solver")).to_contain_text("not signed yet")
+    digest = page.get_by_test_id("offer-sha256").inner_text()
+    assert re.fullmatch(r"[0-9a-f]{64}", digest)
+
+    # The solver reads the offer from the notification and signs.
+    solver.on("dialog", lambda dialog: dialog.accept())
+    solver.goto(f"{live_server}/notifications")
+    solver.get_by_test_id("notification").filter(has_text="You are offered the contract").click()
+    expect(solver.get_by_test_id("offer-price")).to_have_text("¥420,000.00")
+    solver.get_by_role("button", name="Accept and sign").click()
     expect(
-        page.get_by_role("heading", name=re.compile(r"^Contract CS-\d{4}-\d{6}$"))
+        solver.get_by_role("heading", name=re.compile(r"^Contract CS-\d{4}-\d{6}$"))
     ).to_be_visible()
-    expect(page.get_by_test_id("payee")).to_have_text("Zhao Lei")
-    expect(page.get_by_test_id("contract-price")).to_have_text("¥420,000.00")
-    expect(page.get_by_test_id("contract-milestone")).to_have_count(2)
-    screenshot(page, "contract")
+    expect(solver.get_by_test_id("signatures-intact")).to_be_visible()
+    expect(solver.get_by_test_id("contract-sha256")).to_have_text(digest)
+    expect(solver.get_by_test_id("signature-solver")).to_contain_text("Zhao Lei")
+    expect(solver.get_by_test_id("payee")).to_have_text("Zhao Lei")
+    expect(solver.get_by_test_id("contract-price")).to_have_text("¥420,000.00")
+    expect(solver.get_by_test_id("contract-milestone")).to_have_count(2)
+    href = solver.get_by_test_id("contract-pdf").get_attribute("href")
+    document = solver.request.get(f"{live_server}{href}?lang=en")  # with the solver's session
+    assert document.headers["content-type"] == "application/pdf"
+    pdf = pypdf.PdfReader(io.BytesIO(document.body()))
+    text = "".join(p.extract_text() for p in pdf.pages).replace("\n", "")
+    assert "Li Wei" in text and "Zhao Lei" in text and digest in text
+    screenshot(solver, "contract")
+    solver.get_by_test_id("pre-contract").click()
+    expect(solver.get_by_test_id("bid-message")).to_have_count(2)
 
     # The agency learns that its bid was not selected.
     agency.goto(f"{live_server}/bids/mine")
