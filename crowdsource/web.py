@@ -125,6 +125,29 @@ class QueryArguments:
             )
         return None
 
+    def ids(self, name):
+        """The ids ``?name=`` gives (it may be repeated), in order; a value that is no id is
+        left out with a notice."""
+        found = []
+        for text in request.args.getlist(name):
+            if re.fullmatch(r"[0-9]{1,19}", text) and 0 < int(text) <= MAX_ID:
+                found.append(int(text))
+            else:
+                self._refuse(
+                    _(
+                        "The address asks for %(name)s “%(value)s”, which is no number of an "
+                        "item here. It is ignored.",
+                        name=name,
+                        value=_clipped(text),
+                    )
+                )
+        return found
+
+    def refuse(self, message):
+        """A notice that the request asked for something the page cannot show (served with a
+        400, or for a download a 400 that says why)."""
+        self._refuse(message)
+
     def _refuse(self, message):
         if self.download:
             abort(400, message)

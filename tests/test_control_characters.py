@@ -335,6 +335,7 @@ def test_the_walk_covers_the_routes_with_forms_and_uploads():
     assert by_endpoint[("tasks.upload", "POST")][1] == ["file"]
     with_files = {key[0] for key, (_, files) in by_endpoint.items() if files}
     assert with_files == {
+        "bids.post_message",
         "contracts.deliver",
         "contracts.post_message",
         "disputes.open_dispute",

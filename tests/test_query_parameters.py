@@ -91,6 +91,11 @@ PAGES = {
         {"lang": UNKNOWN},
     ),
     "accounts.new_organization": ("/orgs/new", "owner", {"kind": UNKNOWN}),
+    "bids.compare": (
+        "/tasks/{task}/bids",
+        "owner",
+        {"sort": UNKNOWN, "order": UNKNOWN, "compare": [*INTEGERS, "xyz"]},
+    ),
     "console.index": ("/console/", "admin", {"q": ["x" * 201]}),
     **{
         endpoint: (
@@ -165,7 +170,8 @@ def world_rows(shared_rows):
             task_services.close_bidding(people.owner, task)
             contract = offers.sign_both(people.owner, bid)
         funding = fund(contract.milestones[0], people.owner, people.managers["qingdao"])
-        return {"people": people, "world": SimpleNamespace(contract=contract, funding=funding)}
+        world = SimpleNamespace(contract=contract, funding=funding, task=task)
+        return {"people": people, "world": world}
 
     return shared_rows.build(build)
 
@@ -196,7 +202,7 @@ def test_a_value_a_page_cannot_use_is_a_4xx_that_says_so(
     if reader:
         people = world.people
         login(getattr(people, reader))
-    url = address.format(contract=world.contract.id, funding=world.funding.id)
+    url = address.format(contract=world.contract.id, funding=world.funding.id, task=world.task.id)
     assert client.get(url).status_code == 200, "the page without the parameter"
     answers = {}
     for value in values:
@@ -225,7 +231,7 @@ def test_a_redirect_target_that_is_not_on_this_site_is_not_followed(client, db, 
 READS = [
     re.compile(r"""request\.(?:args|values)\.get(?:list)?\(\s*["']([\w-]+)["']"""),
     re.compile(r"""request\.(?:args|values)\[\s*["']([\w-]+)["']\s*\]"""),
-    re.compile(r"""\.choice\(\s*["']([\w-]+)["']"""),
+    re.compile(r"""\.(?:choice|ids)\(\s*["']([\w-]+)["']"""),
 ]
 FORM_FROM_QUERY = re.compile(r"\b(\w+Form)\([^()]*\b(?:request\.args|args)\s*\)")
 #: a key read by name in Python, not through a form or QueryArguments: each says why it may
@@ -241,6 +247,7 @@ OTHER_USES = {
     ("web.py", "request.args.items(multi=True)"): "the control-character check reads them all",
     ("web.py", 'request.args.get("page", "")'): "QueryArguments.page",
     ("web.py", 'request.args.get(name, "")'): "QueryArguments.choice",
+    ("web.py", "request.args.getlist(name)"): "QueryArguments.ids",
     ("stats/views.py", "MultiDict(request.args)"): "the dashboard's form (DashboardForm(args))",
     ("stats/views.py", "request.query_string.decode()"): "the CSV links keep the filters",
     ("stats/api.py", "p.parse(request.args,"): "the API's declarations",

@@ -276,10 +276,10 @@ def _compare_page(task, status=200, reject_form=None, rejecting=None):
         .order_by(Bid.price_fen, Bid.id)
     ).all()
     rows = _sorted([Row(bid, _record(bid)) for bid in bids], sort, descending)
-    ticked = {value for value in request.args.getlist("compare") if value.isdigit()}
-    chosen = [row for row in rows if str(row.bid.id) in ticked]
+    ticked = set(arguments.ids("compare"))
+    chosen = [row for row in rows if row.bid.id in ticked]
     if ticked and not 2 <= len(chosen) <= SIDE_BY_SIDE:
-        flash(_("Tick two or three bids to see them side by side."), "warning")
+        arguments.refuse(_("Tick two or three bids to see them side by side."))
         chosen = []
     return render_template(
         "bids/compare.html",

@@ -11,11 +11,13 @@ import pytest
 import sqlalchemy as sa
 
 from crowdsource.accounts.models import User
+from crowdsource.bids import offers
 from crowdsource.bids import services as bid_services
 from crowdsource.bids.models import Bid, BidStatus
-from crowdsource.contracts.models import Contract, ContractNumber
+from crowdsource.contracts.models import Contract, ContractNumber, Offer, Signature
+from crowdsource.contracts.signing import Signer
 from crowdsource.db import db, transaction
-from crowdsource.errors import Conflict, DomainError, IllegalTransition
+from crowdsource.errors import Conflict, DomainError
 from crowdsource.notifications.models import Kind
 from crowdsource.tasks import services as task_services
 from crowdsource.tasks.models import Task, TaskStatus
@@ -104,33 +106,48 @@ def test_one_bidder_submitting_twice_at_once_gets_one_live_bid(app, make_user, m
 
 
 @pytest.mark.postgresql
-def test_two_awards_at_once_make_one_contract(app, make_bid, make_user, market):
+def test_two_offers_at_once_make_one_and_two_signatures_at_once_one_contract(
+    app, make_bid, make_user, market
+):
     first = make_bid(make_user(), market.task, price_fen=5_000_000)
     second = make_bid(make_user(), market.task, price_fen=6_000_000)
     with transaction():
         task_services.close_bidding(market.owner, db.session.get(Task, market.task.id))
 
-    def awarding(actor_id, bid_id):
-        def award():
+    def offering(actor_id, bid_id):
+        def offer():
             actor = db.session.get(User, actor_id)
-            return bid_services.award_bid(actor, db.session.get(Bid, bid_id)).id
+            return offers.offer_bid(Signer(actor, "192.0.2.1"), db.session.get(Bid, bid_id)).id
 
-        return award
+        return offer
 
     outcomes = run_together(
-        app, [awarding(market.owner.id, first.id), awarding(market.colleague.id, second.id)]
+        app, [offering(market.owner.id, first.id), offering(market.colleague.id, second.id)]
     )
 
-    winners = [outcome for outcome in outcomes if isinstance(outcome, int)]
-    losers = [outcome for outcome in outcomes if not isinstance(outcome, int)]
-    assert len(winners) == 1 and len(losers) == 1, outcomes
-    assert isinstance(losers[0], IllegalTransition)
+    made = [outcome for outcome in outcomes if isinstance(outcome, int)]
+    refused = [outcome for outcome in outcomes if not isinstance(outcome, int)]
+    assert len(made) == 1 and len(refused) == 1, outcomes
+    assert isinstance(refused[0], Conflict)
+    [offer] = db.session.scalars(sa.select(Offer)).all()
+    assert offer.id == made[0]
+
+    def signing():
+        offer_row = db.session.get(Offer, offer.id)
+        winner = db.session.get(User, offer_row.bid.bidder_id)
+        return offers.accept_offer(Signer(winner, "192.0.2.2"), offer_row).id
+
+    outcomes = run_together(app, [signing, signing])  # a double click
+
+    signed = [outcome for outcome in outcomes if isinstance(outcome, int)]
+    assert len(signed) == 1, outcomes
+    assert isinstance(next(o for o in outcomes if not isinstance(o, int)), DomainError)
     [contract] = db.session.scalars(sa.select(Contract)).all()
-    assert contract.id == winners[0]
+    assert contract.id == signed[0] and contract.offer_id == offer.id
     assert contract.number.endswith("-000001")
     assert db.session.scalar(sa.select(ContractNumber.last)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Signature)) == 2
     statuses = {bid.id: bid.status for bid in db.session.scalars(sa.select(Bid))}
-    assert statuses[contract.bid_id] == BidStatus.ACCEPTED
     assert sorted(statuses.values()) == sorted([BidStatus.ACCEPTED, BidStatus.REJECTED])
     assert db.session.get(Task, market.task.id).status == TaskStatus.AWARDED
 
