@@ -44,9 +44,7 @@ def filtered_tasks(user, form):
     if skill:
         tagged = sa.select(TaskTag.task_id).where(TaskTag.tag == skill)
         query = query.where(Task.id.in_(tagged))
-    matching = search.matching(Task.id, form.value("q"))
-    if matching is not None:
-        query = query.where(matching)
+    query = search.ranked(query, Task.id, form.value("q"))
     return query.order_by(*ORDER.get(form.value("sort"), ORDER["newest"]))
 
 
