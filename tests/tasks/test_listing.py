@@ -337,3 +337,49 @@ def test_the_list_costs_the_same_queries_for_3_tasks_as_for_25(
     assert len(listed_ids(response)) == 20
     assert "Enterprise 24" in page and "Laoshan District" in page and "2 bids" in page
     assert many == few, f"{few} queries for 3 tasks, {many} for 25"
+
+
+def test_the_default_open_filter_says_so_and_one_click_shows_every_status(
+    client, db, enterprise, post
+):
+    owner, _ = enterprise
+    open_task = post("Gear inspection rig")
+    cancelled = post("Gear noise study")
+    with transaction():
+        services.cancel_task(owner, cancelled, "Budget frozen.")
+    page = client.get("/tasks?q=gear").get_data(as_text=True)
+    assert "Showing open tasks only" in page
+    assert 'href="/tasks?q=gear&amp;status=all"' in page
+    assert set(ids(client, "?q=gear&status=all")) == {open_task.id, cancelled.id}
+    everything = client.get("/tasks?q=gear&status=all").get_data(as_text=True)
+    assert 'data-testid="status-hint"' not in everything
+    assert "Showing awarded tasks only" in client.get("/tasks?status=awarded").get_data(
+        as_text=True
+    )
+
+
+def test_an_empty_result_names_the_words_and_filters_and_offers_to_widen(
+    client, db, enterprise, post
+):
+    owner, _ = enterprise
+    cancelled = post("Kiln temperature control", contract_type="consulting")
+    with transaction():
+        services.cancel_task(owner, cancelled, "Budget frozen.")
+    response = client.get("/tasks?q=kiln+glaze&contract_type=transfer&skill=ceramics")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "No task matches any of the words “kiln glaze” with these filters." in page
+    assert "Status: Open for bids" in page
+    widen = page[page.index('data-testid="widen"') :]
+    assert "Without the filter Contract type: Technology transfer" in widen
+    assert 'href="/tasks?q=kiln+glaze&amp;skill=ceramics"' in widen  # without the type
+    assert 'href="/tasks?q=kiln+glaze&amp;contract_type=transfer"' in widen  # without the skill
+    assert 'href="/tasks?contract_type=transfer&amp;skill=ceramics"' in widen  # without words
+    assert (
+        'href="/tasks?q=kiln+glaze&amp;contract_type=transfer&amp;skill=ceramics&amp;status=all"'
+        in widen
+    )
+    # Dropping the filters that exclude it finds the task.
+    assert ids(client, "?q=kiln+glaze&status=all") == [cancelled.id]
+    plain = client.get("/tasks?contract_type=transfer").get_data(as_text=True)
+    assert "No task matches these filters." in plain and "search without words" not in plain
