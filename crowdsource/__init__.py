@@ -141,6 +141,7 @@ VIEW_MODULES = (
     "crowdsource.stats.api",
     "crowdsource.stats.cli",
     "crowdsource.console.views",
+    "crowdsource.searches.views",
 )
 
 
@@ -154,6 +155,7 @@ def register_blueprints(app):
         home,
         notifications,
         payments,
+        searches,
         stats,
         tasks,
     )
@@ -171,6 +173,7 @@ def register_blueprints(app):
         payments,
         stats,
         console,
+        searches,
     ):
         app.register_blueprint(package.bp)
 

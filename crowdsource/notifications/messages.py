@@ -114,6 +114,7 @@ def subject(notification):
         Kind.DISPUTE_DEADLINE: lambda: _(
             "%(number)s: the dispute over “%(milestone)s” has a deadline on %(date)s", **p
         ),
+        Kind.SAVED_SEARCH_MATCHES: lambda: _saved_search_matches(p),
     }
     text = texts[notification.kind]()
     # a digest shows its latest notification and how many more it stands for
@@ -125,6 +126,22 @@ def subject(notification):
         "%(text)s — and %(num)d more like it",
         more,
         text=text,
+    )
+
+
+def _saved_search_matches(p):
+    count = int(p.get("count") or 0)
+    if p.get("search"):
+        return ngettext(
+            "%(num)d new task matches your saved search “%(search)s”",
+            "%(num)d new tasks match your saved search “%(search)s”",
+            count,
+            search=p["search"],
+        )
+    return ngettext(
+        "%(num)d new task matches your saved search",
+        "%(num)d new tasks match your saved search",
+        count,
     )
 
 
