@@ -142,6 +142,7 @@ VIEW_MODULES = (
     "crowdsource.stats.api",
     "crowdsource.stats.cli",
     "crowdsource.console.views",
+    "crowdsource.searches.views",
 )
 
 
@@ -155,6 +156,7 @@ def register_blueprints(app):
         home,
         notifications,
         payments,
+        searches,
         stats,
         tasks,
     )
@@ -172,6 +174,7 @@ def register_blueprints(app):
         payments,
         stats,
         console,
+        searches,
     ):
         app.register_blueprint(package.bp)
 

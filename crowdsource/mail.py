@@ -52,8 +52,9 @@ def message_id(kind, object_id):
     return f"<{row}.{token}@{host}>"
 
 
-def send_mail(to, subject, body, message_id=None):
-    """Send a plain-text message to one address, with the Message-ID given (else a new one).
+def send_mail(to, subject, body, message_id=None, headers=None):
+    """Send a plain-text message to one address, with the Message-ID given (else a new one)
+    and any further ``headers`` (e.g. List-Unsubscribe).
 
     Raises the backend's error (e.g. smtplib.SMTPException, OSError) when the message was not
     accepted, so that the job fails and is retried.
@@ -63,7 +64,7 @@ def send_mail(to, subject, body, message_id=None):
         body=body,
         from_email=current_app.config["MAIL_DEFAULT_SENDER"],
         to=[to],
-        headers={"Message-ID": message_id} if message_id else None,
+        headers={**({"Message-ID": message_id} if message_id else {}), **(headers or {})} or None,
     )
     message.send()
 
@@ -78,15 +79,16 @@ def external_url(endpoint, **values):
 
 def send_once(model, row_id, compose):
     """The mail job of a row of ``model`` that records its e-mail (``emailed_at``,
-    ``email_message_id``): ``compose(row_id)`` gives ``(to, subject, body, message_id)``, or
-    None when no mail is due (sent already, no longer wanted). The mail server is called between
-    transactions, never under a row lock, and the send is recorded after it accepted."""
+    ``email_message_id``): ``compose(row_id)`` gives ``(to, subject, body, message_id)``
+    (optionally followed by a dict of further headers), or None when no mail is due (sent
+    already, no longer wanted). The mail server is called between transactions, never under a
+    row lock, and the send is recorded after it accepted."""
     with transaction():
         outgoing = compose(row_id)
     if outgoing is None:
         return
-    to, subject, body, message_id = outgoing
-    send_mail(to, subject, body, message_id=message_id)
+    to, subject, body, message_id, *more = outgoing
+    send_mail(to, subject, body, message_id=message_id, headers=more[0] if more else None)
     with transaction():
         # Conditional, so that a second attempt that ran alongside keeps the first record.
         db.session.execute(

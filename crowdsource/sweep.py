@@ -25,6 +25,7 @@ from crowdsource.db import transaction, utcnow
 from crowdsource.disputes import services as disputes
 from crowdsource.payments import card, escrow
 from crowdsource.queue import redis_connection
+from crowdsource.searches import services as searches
 from crowdsource.tasks import services as tasks
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ def sweep_due(now=None):
     with transaction():
         waiting_on_stripe = card.sweep_due(now)
     with transaction():
+        digests = searches.sweep_due(now)
+    with transaction():
         jobs_purged = outbox.purge_sent(now)
     return {
         "tasks_ended": ended,
@@ -61,6 +64,7 @@ def sweep_due(now=None):
         **{f"disputes_{name}": count for name, count in cases.items()},
         "ratings_published": ratings_published,
         **waiting_on_stripe,
+        "saved_search_digests": digests,
         "outbox_rows_purged": jobs_purged,
     }
 

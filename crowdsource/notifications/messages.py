@@ -131,6 +131,7 @@ def subject(notification):
             "Your offer for “%(task)s” ends on %(date)s: sign or decline it", **p
         ),
         Kind.BID_MESSAGE: lambda: _("New message from %(author)s about the bid on “%(task)s”", **p),
+        Kind.SAVED_SEARCH_MATCHES: lambda: _saved_search_matches(p),
     }
     text = texts[notification.kind]()
     # a digest shows its latest notification and how many more it stands for
@@ -142,6 +143,22 @@ def subject(notification):
         "%(text)s — and %(num)d more like it",
         more,
         text=text,
+    )
+
+
+def _saved_search_matches(p):
+    count = int(p.get("count") or 0)
+    if p.get("search"):
+        return ngettext(
+            "%(num)d new task matches your saved search “%(search)s”",
+            "%(num)d new tasks match your saved search “%(search)s”",
+            count,
+            search=p["search"],
+        )
+    return ngettext(
+        "%(num)d new task matches your saved search",
+        "%(num)d new tasks match your saved search",
+        count,
     )
 
 

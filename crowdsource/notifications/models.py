@@ -45,6 +45,7 @@ class Kind(LabelledEnum):
     OFFER_EXPIRED = "offer_expired"
     OFFER_ENDING = "offer_ending"
     BID_MESSAGE = "bid_message"
+    SAVED_SEARCH_MATCHES = "saved_search_matches"
 
 
 #: the parameter of a digest notification: how many further notifications of its kind it
@@ -61,7 +62,7 @@ class Notification(db.Model):
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
     user_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id"))
     kind: orm.Mapped[Kind] = orm.mapped_column(enum_column_type(Kind, "kind"))
-    #: the task it is about (every kind so far is about a task)
+    #: the task it is about (every kind but a saved search's digest is about one task)
     task_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("tasks.id"))
     #: values for the message: task title, reason, …
     params: orm.Mapped[dict] = orm.mapped_column(sa.JSON, default=dict)

@@ -164,9 +164,7 @@ def _filtered_tasks(values):
     if values["skill"]:
         tagged = sa.select(TaskTag.task_id).where(TaskTag.tag == values["skill"].strip().lower())
         query = query.where(Task.id.in_(tagged))
-    matching = search.matching(Task.id, values["q"])
-    if matching is not None:
-        query = query.where(matching)
+    query = search.ranked(query, Task.id, values["q"])
     return query.order_by(*listing.ORDER[values["sort"] or "newest"])
 
 

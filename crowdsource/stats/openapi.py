@@ -14,7 +14,10 @@ NO_SUCH_TASK = _l("There is no public open task with this id.")
 NOT_A_CITY = _l("Statistics by city are published for the province and its cities only.")
 LEVEL_DESCRIPTION = _l("Only centers of this level.")
 PARENT_DESCRIPTION = _l("Only the centers directly below the center with this code.")
-Q_DESCRIPTION = _l("Keywords, in Chinese or English; a task matches when it has every one.")
+Q_DESCRIPTION = _l(
+    "Keywords, in Chinese or English; a task matches when it has at least one, and tasks"
+    " matching more of them come first (those matching all of them first of all)."
+)
 CENTER_FILTER_DESCRIPTION = _l("Code of a center: its tasks and those of the centers below it.")
 CITY_FILTER_DESCRIPTION = _l("Code of the province or of a city.")
 SKILL_DESCRIPTION = _l("A skill or field tag.")

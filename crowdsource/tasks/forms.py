@@ -156,6 +156,13 @@ STATUS_FILTERS = {
     "all": _l("All"),
 }
 
+#: what the list says of the status filter in force
+STATUS_HINTS = {
+    "open": _l("Showing open tasks only"),
+    "closed": _l("Showing tasks whose bidding has closed only"),
+    "awarded": _l("Showing awarded tasks only"),
+}
+
 
 class TaskFilterForm(FlaskForm):
     """The filters of the task list (a GET form: no CSRF token).

@@ -44,10 +44,52 @@ def filtered_tasks(user, form):
     if skill:
         tagged = sa.select(TaskTag.task_id).where(TaskTag.tag == skill)
         query = query.where(Task.id.in_(tagged))
-    matching = search.matching(Task.id, form.value("q"))
-    if matching is not None:
-        query = query.where(matching)
+    query = search.ranked(query, Task.id, form.value("q"))
     return query.order_by(*ORDER.get(form.value("sort"), ORDER["newest"]))
+
+
+#: the filters of the list a user can drop one by one, in the order the form shows them
+FILTERS = ("contract_type", "center_id", "skill", "budget_min", "budget_max")
+#: every parameter of the list that says which tasks it shows (the page number aside)
+SEARCH_ARGUMENTS = ("q", *FILTERS, "status", "sort")
+
+
+def search_arguments(form):
+    """The valid, non-empty values of the filter form by parameter name: the search as a URL
+    says it (what a link that widens it, or a saved search, starts from); a default (open
+    tasks, newest first) is left out as the list leaves it out."""
+    arguments = {}
+    for name in SEARCH_ARGUMENTS:
+        value = form.value(name)
+        if isinstance(value, str):
+            value = value.strip()
+        if value and value != form[name].default:
+            arguments[name] = str(value)
+    return arguments
+
+
+def active_filters(form):
+    """``[(name, label, value as shown)]`` of the filters (not words, status or order) that
+    narrow the list."""
+    shown = []
+    for name in FILTERS:
+        field = form[name]
+        value = form.value(name)
+        if not (value or "").strip():
+            continue
+        text = value.strip()
+        for choice_value, label, *_ in getattr(field, "choices", None) or []:
+            if str(choice_value) == str(value):
+                text = str(label).strip("\u3000")
+        shown.append((name, field.label.text, text))
+    return shown
+
+
+def status_filter(form):
+    """The status filter in force ("open" when none or an unknown one is asked for), or None
+    when the list shows every status."""
+    status = form.value("status") or "open"
+    return None if status == "all" else status
 
 
 def with_details(query):

@@ -2,8 +2,10 @@
 
 A text's terms are its lower-cased Latin words and, for runs of Chinese characters, every
 character and every pair of adjacent characters (the usual way to index text without word
-boundaries). A query matches a task when every one of its terms does: a Latin word as a
-prefix of a stored word, a Chinese run through its characters or pairs. Text and queries are
+boundaries). A query's terms are its Latin words (each matching as a prefix of a stored word)
+and the pairs of its Chinese runs (a single character alone). A task matches when at least one
+term does, and ranks by how many do: a task matching every word comes first, one matching none
+is not listed. Text and queries are
 NFKC-normalized first: full-width letters and digits typed with a Chinese input method
 ("ＰＣＢ") are the ASCII ones.
 """
@@ -44,17 +46,22 @@ def terms_of(*texts):
 
 
 def _query_conditions(query):
-    conditions = []
+    """One condition on the term index per distinct term of the query (at most
+    MAX_QUERY_TERMS)."""
+    conditions = {}
     for token in _tokens(query):
         if _is_han(token):
             pairs = [token[i : i + 2] for i in range(len(token) - 1)] or [token]
-            conditions.extend(TaskSearchTerm.term == pair for pair in pairs)
+            for pair in pairs:
+                conditions.setdefault(pair, TaskSearchTerm.term == pair)
         else:
             word = token[:MAX_TERM_LENGTH]
             # A prefix match as a range, so that a plain b-tree index serves it everywhere.
             end = prefix_end(word)
-            conditions.append(sa.and_(TaskSearchTerm.term >= word, TaskSearchTerm.term < end))
-    return conditions[:MAX_QUERY_TERMS]
+            conditions.setdefault(
+                word, sa.and_(TaskSearchTerm.term >= word, TaskSearchTerm.term < end)
+            )
+    return list(conditions.values())[:MAX_QUERY_TERMS]
 
 
 def prefix_end(word):
@@ -72,15 +79,37 @@ def prefix_end(word):
     return word.ljust(MAX_TERM_LENGTH, WORD_CHARACTERS[-1]) + WORD_CHARACTERS[0]
 
 
-def matching(task_id_column, query):
-    """A condition on ``task_id_column`` true for tasks whose text matches every query term,
-    or None when the query has no terms."""
+def scores(query):
+    """A subquery of ``(task_id, score)``: every task matching at least one term of the query,
+    with the number of its terms it matches; None when the query has no terms.
+
+    One scan of the term index per term, grouped once: the list costs the same queries however
+    many tasks match.
+    """
     conditions = _query_conditions(query)
     if not conditions:
         return None
-    return sa.and_(
+    hits = sa.union_all(
         *(
-            task_id_column.in_(sa.select(TaskSearchTerm.task_id).where(condition))
-            for condition in conditions
+            sa.select(TaskSearchTerm.task_id.label("task_id"), sa.literal(number).label("term"))
+            .where(condition)
+            .distinct()
+            for number, condition in enumerate(conditions)
         )
+    ).subquery("hits")
+    return (
+        sa.select(hits.c.task_id, sa.func.count(sa.distinct(hits.c.term)).label("score"))
+        .group_by(hits.c.task_id)
+        .subquery("scores")
+    )
+
+
+def ranked(select, task_id_column, query):
+    """``select`` narrowed to the tasks matching the query, best matches first (the caller's
+    order follows within the same score); unchanged when the query has no terms."""
+    matches = scores(query)
+    if matches is None:
+        return select
+    return select.join(matches, matches.c.task_id == task_id_column).order_by(
+        matches.c.score.desc()
     )

@@ -12,6 +12,8 @@ from crowdsource.db import db, transaction, utcnow
 from crowdsource.errors import DomainError, refused
 from crowdsource.tasks import access, bp, listing, page, services
 from crowdsource.tasks.forms import (
+    STATUS_FILTERS,
+    STATUS_HINTS,
     CancelForm,
     TaskFilterForm,
     TaskForm,
@@ -53,14 +55,34 @@ def task_list():
     form.validate()
     query = QueryArguments()
     pagination = listing.page_of(listing.filtered_tasks(current_user, form), query.page())
+    arguments = listing.search_arguments(form)
     html = render_template(
         "tasks/list.html",
         form=form,
         pagination=pagination,
         bid_counts=listing.bid_counts(pagination.items),
+        words=arguments.get("q"),
+        status_filter=listing.status_filter(form),
+        status_hints=STATUS_HINTS,
+        status_labels=STATUS_FILTERS,
+        filters=listing.active_filters(form),
+        arguments=arguments,
+        without=_list_urls_without(arguments),
     )
     # The list without the refused filters, and their messages at the fields.
     return html, (INVALID_FORM_STATUS if form.refused else query.status)
+
+
+def _list_urls_without(arguments):
+    """The addresses of the list that widen the search: without one of its parameters
+    (``"status"``: every status)."""
+    urls = {}
+    for name in (*listing.FILTERS, "q"):
+        if name in arguments:
+            kept = {key: value for key, value in arguments.items() if key != name}
+            urls[name] = url_for("tasks.task_list", **kept)
+    urls["status"] = url_for("tasks.task_list", **{**arguments, "status": "all"})
+    return urls
 
 
 @bp.get("/tasks/mine")

@@ -118,7 +118,7 @@ def test_keyword_search_finds_chinese_words_inside_phrases(client, db, post):
     assert ids(client, "?q=六轴") == [welding.id]  # in the description
     assert ids(client, "?q=视检") == []  # its characters, but not next to each other
     assert ids(client, "?q=激光切割") == []
-    assert ids(client, "?q=检测 机器人") == []  # every term must match
+    assert set(ids(client, "?q=检测 机器人")) == {vision.id, welding.id}  # one word each
 
 
 def test_keyword_search_matches_english_word_prefixes(client, db, post):
@@ -130,7 +130,39 @@ def test_keyword_search_matches_english_word_prefixes(client, db, post):
     assert ids(client, "?q=spection") == []  # not a word start
     assert ids(client, "?q=inspections") == []
     assert ids(client, "?q=pcb insp") == [inspection.id]
-    assert ids(client, "?q=pcb weld") == []
+    assert set(ids(client, "?q=pcb weld")) == {inspection.id, welding.id}  # one word each
+
+
+def test_tasks_matching_more_words_come_first_and_those_matching_none_are_absent(
+    client, db, clock, post
+):
+    both = post("Solder joint inspection", summary="Machine vision for PCB lines.")
+    clock.advance(minutes=1)
+    one = post("Gearbox inspection", summary="Noise on the test bench.")
+    clock.advance(minutes=1)
+    other = post("Machine tending robot", summary="Loading a lathe.")
+    clock.advance(minutes=1)
+    neither = post("Ceramic kiln control", summary="Temperature curves.")
+    # Newest first within a score, but every task matching both words before the others.
+    assert ids(client, "?q=vision inspection") == [both.id, one.id]
+    assert ids(client, "?q=inspection vision") == [both.id, one.id]
+    assert ids(client, "?q=machine inspection") == [both.id, other.id, one.id]
+    assert ids(client, "?q=machine inspection&sort=deadline")[0] == both.id
+    assert ids(client, "?q=machine inspection kiln") == [both.id, neither.id, other.id, one.id]
+    assert neither.id not in ids(client, "?q=vision inspection robot")
+    assert ids(client, "?q=pottery glaze") == []
+
+
+def test_chinese_words_rank_by_how_many_of_their_pairs_match(client, db, clock, post):
+    full = post("视觉检测系统", summary="用于PCB焊点")
+    clock.advance(minutes=1)
+    half = post("焊缝检测", summary="超声波")
+    clock.advance(minutes=1)
+    post("激光切割机", summary="钣金加工")
+    assert ids(client, "?q=视觉检测") == [full.id, half.id]
+    assert ids(client, "?q=焊缝 视觉") == [half.id, full.id]  # newest first: one word each
+    assert ids(client, "?q=焊点检测 视觉") == [full.id, half.id]
+    assert ids(client, "?q=视检") == []  # its characters, but not next to each other
 
 
 def test_keyword_search_finds_words_ending_in_9_or_z(client, db, post):
@@ -305,3 +337,49 @@ def test_the_list_costs_the_same_queries_for_3_tasks_as_for_25(
     assert len(listed_ids(response)) == 20
     assert "Enterprise 24" in page and "Laoshan District" in page and "2 bids" in page
     assert many == few, f"{few} queries for 3 tasks, {many} for 25"
+
+
+def test_the_default_open_filter_says_so_and_one_click_shows_every_status(
+    client, db, enterprise, post
+):
+    owner, _ = enterprise
+    open_task = post("Gear inspection rig")
+    cancelled = post("Gear noise study")
+    with transaction():
+        services.cancel_task(owner, cancelled, "Budget frozen.")
+    page = client.get("/tasks?q=gear").get_data(as_text=True)
+    assert "Showing open tasks only" in page
+    assert 'href="/tasks?q=gear&amp;status=all"' in page
+    assert set(ids(client, "?q=gear&status=all")) == {open_task.id, cancelled.id}
+    everything = client.get("/tasks?q=gear&status=all").get_data(as_text=True)
+    assert 'data-testid="status-hint"' not in everything
+    assert "Showing awarded tasks only" in client.get("/tasks?status=awarded").get_data(
+        as_text=True
+    )
+
+
+def test_an_empty_result_names_the_words_and_filters_and_offers_to_widen(
+    client, db, enterprise, post
+):
+    owner, _ = enterprise
+    cancelled = post("Kiln temperature control", contract_type="consulting")
+    with transaction():
+        services.cancel_task(owner, cancelled, "Budget frozen.")
+    response = client.get("/tasks?q=kiln+glaze&contract_type=transfer&skill=ceramics")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "No task matches any of the words “kiln glaze” with these filters." in page
+    assert "Status: Open for bids" in page
+    widen = page[page.index('data-testid="widen"') :]
+    assert "Without the filter Contract type: Technology transfer" in widen
+    assert 'href="/tasks?q=kiln+glaze&amp;skill=ceramics"' in widen  # without the type
+    assert 'href="/tasks?q=kiln+glaze&amp;contract_type=transfer"' in widen  # without the skill
+    assert 'href="/tasks?contract_type=transfer&amp;skill=ceramics"' in widen  # without words
+    assert (
+        'href="/tasks?q=kiln+glaze&amp;contract_type=transfer&amp;skill=ceramics&amp;status=all"'
+        in widen
+    )
+    # Dropping the filters that exclude it finds the task.
+    assert ids(client, "?q=kiln+glaze&status=all") == [cancelled.id]
+    plain = client.get("/tasks?contract_type=transfer").get_data(as_text=True)
+    assert "No task matches these filters." in plain and "search without words" not in plain
