@@ -136,11 +136,13 @@ VIEW_MODULES = (
     "crowdsource.notifications.views",
     "crowdsource.payments.views",
     "crowdsource.payments.manage_views",
+    "crowdsource.payments.details_views",
     "crowdsource.payments.stripe_views",
     "crowdsource.stats.views",
     "crowdsource.stats.api",
     "crowdsource.stats.cli",
     "crowdsource.console.views",
+    "crowdsource.profiles.views",
 )
 
 
@@ -154,6 +156,7 @@ def register_blueprints(app):
         home,
         notifications,
         payments,
+        profiles,
         stats,
         tasks,
     )
@@ -171,6 +174,7 @@ def register_blueprints(app):
         payments,
         stats,
         console,
+        profiles,
     ):
         app.register_blueprint(package.bp)
 

@@ -114,6 +114,10 @@ def subject(notification):
         Kind.DISPUTE_DEADLINE: lambda: _(
             "%(number)s: the dispute over “%(milestone)s” has a deadline on %(date)s", **p
         ),
+        Kind.PORTFOLIO_PROPOSED: lambda: _(
+            "%(number)s: %(owner)s asks to show this contract with “%(item)s” on their profile",
+            **p,
+        ),
     }
     text = texts[notification.kind]()
     # a digest shows its latest notification and how many more it stands for

@@ -38,6 +38,7 @@ class Kind(LabelledEnum):
     DISPUTE_APPEALED = "dispute_appealed"
     DISPUTE_FINAL = "dispute_final"
     DISPUTE_DEADLINE = "dispute_deadline"
+    PORTFOLIO_PROPOSED = "portfolio_proposed"
 
 
 #: the parameter of a digest notification: how many further notifications of its kind it
