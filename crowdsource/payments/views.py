@@ -168,13 +168,15 @@ def _earnings_page(status=200, typed=None, typed_for=None):
 
 
 def _saved_details(lines):
-    """(payee, its saved accounts) by (contract id, role) of the lines whose payee the user
-    may choose accounts of; the template shows them masked."""
+    """(payee if the user manages its accounts else None, its saved accounts) by (contract id,
+    role) of the lines whose payee the user may choose accounts of; shown masked."""
     found = {}
     for line in lines:
         owner = payouts.payee_of(line.contract, line.role)
         if payee_details.may_choose(current_user, owner):
-            found[(line.contract.id, line.role)] = (owner, payee_details.details_of(owner))
+            # the page to manage them is linked only for those who may manage them
+            manager = owner if payee_details.may_manage(current_user, owner) else None
+            found[(line.contract.id, line.role)] = (manager, payee_details.details_of(owner))
     return found
 
 

@@ -227,3 +227,27 @@ def test_the_account_number_rule(people):
     with pytest.raises(DomainError, match="digits only") as refusal:
         payee_details.account_number("DE89 3704 0044 0532 0130 00")
     assert refusal.value.field == "bank_account_number"
+
+
+def test_a_member_chooses_the_organizations_accounts_but_does_not_manage_them(
+    client, login, people, award, make_user
+):
+    contract = award((500_000,), brokerage_bps=1000)
+    (milestone,) = contract.milestones
+    fund(milestone, people.owner, people.managers["qingdao"])
+    deliver(people.broker, milestone)
+    accept(people.owner, milestone)
+    member = make_user(name="Accountant of the institute")
+    add_member(member, people.institute, Role.MEMBER)
+    manage_url = f"/orgs/{people.institute.id}/payout-details"
+    login(people.professor)  # the owner is offered the page to save one
+    assert manage_url in page(client.get("/earnings"))
+    login(member)
+    assert manage_url not in page(client.get("/earnings"))
+
+    save(people.professor, people.institute)
+    earnings = client.get("/earnings")
+    (choice,) = parse(earnings).find_all("select", testid="choose-details")
+    assert "•••• 6789" in choice.text
+    login(people.outsider)
+    assert "6789" not in page(client.get("/earnings"))
