@@ -3,6 +3,7 @@ item with an image and proposes a completed contract; the enterprise agrees; the
 shows the item, its image, the contract and a visible rating comment; the solver asks for a
 payout to the saved account."""
 
+import pathlib
 import struct
 import zlib
 
@@ -17,6 +18,16 @@ from crowdsource.payments.models import Payout
 from crowdsource.tasks import services as task_services
 from tests.payments.support import accept, deliver, fund
 from tests.plugin import log_in
+
+AXE = (pathlib.Path(__file__).resolve().parent / "vendor" / "axe.min.js").read_text()
+RULES = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+def violations(page):
+    """axe-core's WCAG A and AA violations of the page (as tests/browser/test_accessibility)."""
+    page.evaluate(AXE)
+    found = page.evaluate("rules => axe.run(document, rules)", RULES)["violations"]
+    return [(v["id"], v["impact"], len(v["nodes"]), v["nodes"][0]["target"]) for v in found]
 
 
 def png_image(width=4, height=3):
@@ -80,6 +91,7 @@ def test_solver_shows_work_and_is_paid_to_a_saved_account(
     expect(worker.get_by_test_id("masked-number")).to_have_text("•••• 6789")
     expect(worker.locator("body")).not_to_contain_text("6222 0212")
     screenshot(worker, "payout-accounts")
+    assert violations(worker) == []
 
     image = tmp_path / "weld-line.png"
     image.write_bytes(png_image())
@@ -91,6 +103,7 @@ def test_solver_shows_work_and_is_paid_to_a_saved_account(
     form.get_by_label("Images and files").set_input_files(str(image))
     form.get_by_role("button", name="Add the item").click()
     expect(worker.get_by_test_id("item-file")).to_contain_text("weld-line.png")
+    assert violations(worker) == []
     proposal = worker.get_by_test_id("propose-contract")
     proposal.get_by_label("Completed contract").select_option(
         label=f"{contract.number} · {task.title}"
@@ -103,6 +116,7 @@ def test_solver_shows_work_and_is_paid_to_a_saved_account(
     client.goto(f"{live_server}/notifications")
     client.get_by_text("asks to show this contract").first.click()
     expect(client.get_by_test_id("link-state")).to_have_text("Waiting for your side to agree.")
+    assert violations(client) == []
     client.get_by_role("button", name="Agree to show it").click()
     expect(client.get_by_test_id("link-state")).to_contain_text("Your side agreed")
 
@@ -119,10 +133,15 @@ def test_solver_shows_work_and_is_paid_to_a_saved_account(
     expect(rating).to_contain_text("Delivered the camera line two weeks early.")
     expect(rating).to_contain_text("Haian Robotics")
     screenshot(visitor, "public-profile")
+    assert violations(visitor) == []
 
+    worker.goto(f"{live_server}/users/{solver.id}")
+    worker.get_by_role("link", name="Edit the portfolio").click()
+    assert violations(worker) == []
     worker.goto(f"{live_server}/earnings")
     payable = worker.get_by_test_id("payable")
     payable.get_by_text("Request a payout").click()
+    assert violations(worker) == []
     payable.get_by_label("Saved account").select_option(
         label="ICBC Qingdao Laoshan · Zhao Lei · •••• 6789"
     )
