@@ -137,12 +137,14 @@ VIEW_MODULES = (
     "crowdsource.notifications.views",
     "crowdsource.payments.views",
     "crowdsource.payments.manage_views",
+    "crowdsource.payments.details_views",
     "crowdsource.payments.stripe_views",
     "crowdsource.stats.views",
     "crowdsource.stats.api",
     "crowdsource.stats.cli",
     "crowdsource.console.views",
     "crowdsource.searches.views",
+    "crowdsource.profiles.views",
 )
 
 
@@ -156,6 +158,7 @@ def register_blueprints(app):
         home,
         notifications,
         payments,
+        profiles,
         searches,
         stats,
         tasks,
@@ -175,6 +178,7 @@ def register_blueprints(app):
         stats,
         console,
         searches,
+        profiles,
     ):
         app.register_blueprint(package.bp)
 

@@ -348,6 +348,16 @@ class Rating(db.Model):
     contract: orm.Mapped[Contract] = orm.relationship()
     rater: orm.Mapped[User] = orm.relationship(foreign_keys=[rater_id])
 
+    @property
+    def rater_party_name(self):
+        """Whom the rater rated for, as a profile shows it: the enterprise, or the solver's side
+        (the agency, else the payee organization, else the solver)."""
+        contract = self.contract
+        if self.rater_side == Side.CLIENT:
+            return contract.client_organization.name
+        party = contract.agency or contract.payee_organization
+        return party.name if party is not None else contract.solver.display_name
+
 
 class OfferStatus(LabelledEnum):
     OPEN = "open"

@@ -132,6 +132,10 @@ def subject(notification):
         ),
         Kind.BID_MESSAGE: lambda: _("New message from %(author)s about the bid on “%(task)s”", **p),
         Kind.SAVED_SEARCH_MATCHES: lambda: _saved_search_matches(p),
+        Kind.PORTFOLIO_PROPOSED: lambda: _(
+            "%(number)s: %(owner)s asks to show this contract with “%(item)s” on their profile",
+            **p,
+        ),
     }
     text = texts[notification.kind]()
     # a digest shows its latest notification and how many more it stands for

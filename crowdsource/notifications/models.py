@@ -46,6 +46,7 @@ class Kind(LabelledEnum):
     OFFER_ENDING = "offer_ending"
     BID_MESSAGE = "bid_message"
     SAVED_SEARCH_MATCHES = "saved_search_matches"
+    PORTFOLIO_PROPOSED = "portfolio_proposed"
 
 
 #: the parameter of a digest notification: how many further notifications of its kind it

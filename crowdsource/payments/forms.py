@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
@@ -29,9 +29,35 @@ class SendPayoutForm(FlaskForm):
 
 
 class PayoutRequestForm(FlaskForm):
+    """A payout to one of the payee's saved accounts (``details_id``) or to the bank details
+    typed (all three then required)."""
+
+    details_id = IntegerField(_l("Saved account"), [Optional()])
+    bank_account_name = StringField(_l("Account name"), [max_length(200)])
+    bank_name = StringField(_l("Bank"), [max_length(200)])
+    bank_account_number = StringField(_l("Account number"), [max_length(60)])
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        if self.details_id.data:
+            return valid
+        for typed in (self.bank_account_name, self.bank_name, self.bank_account_number):
+            if not (typed.data or "").strip():
+                typed.errors = [*typed.errors, _l("This field is required.")]
+                valid = False
+        return valid
+
+
+class PayoutDetailsForm(FlaskForm):
+    """A bank account saved for payouts; editing, an empty number keeps the stored one."""
+
     bank_account_name = StringField(_l("Account name"), [required_text(), max_length(200)])
     bank_name = StringField(_l("Bank"), [required_text(), max_length(200)])
-    bank_account_number = StringField(_l("Account number"), [required_text(), max_length(60)])
+    bank_account_number = StringField(
+        _l("Account number"),
+        [max_length(60)],
+        description=_l("Digits only; spaces and dashes are left out."),
+    )
 
 
 class PolicyForm(FlaskForm):

@@ -1,5 +1,6 @@
 """Money tables: the double-entry ledger (accounts, journal entries, postings), commission
-policies, fundings (money coming in through a provider) and payout requests.
+policies, fundings (money coming in through a provider), payout requests and the payout details
+(bank accounts) payees save to choose from when they ask for a payout.
 
 Ledger rows are append-only: no code updates or deletes an entry or a posting, and the
 database refuses it (triggers in crowdsource.payments.ddl). An account's cached balance is
@@ -13,7 +14,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import orm
 
-from crowdsource.accounts.models import Center, User
+from crowdsource.accounts.models import Center, Organization, User
 from crowdsource.db import LabelledEnum, UTCDateTime, db, enum_column_type, set_labels, utcnow
 from crowdsource.tasks.models import ContractType
 
@@ -248,6 +249,43 @@ PAYOUT_MOVES = {
     },
     PayoutStatus.PROCESSING: {PayoutStatus.SENT, PayoutStatus.FAILED},
 }
+
+
+def masked_number(number):
+    """An account number as shown once entered: only its last four digits ("•••• 6789")."""
+    return "•••• " + (number or "")[-4:]
+
+
+class PayoutDetails(db.Model):
+    """A bank account a person or an organization saved for its payouts. A payout request
+    copies the details it chose, so editing or removing them later changes no earlier payout."""
+
+    __tablename__ = "payout_details"
+    __table_args__ = (
+        sa.CheckConstraint("(user_id IS NULL) <> (organization_id IS NULL)", name="one_owner"),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    #: whose account it is: a person (for payouts to themselves) or an organization
+    user_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("users.id"), index=True)
+    organization_id: orm.Mapped[int | None] = orm.mapped_column(
+        sa.ForeignKey("organizations.id"), index=True
+    )
+    bank_account_name: orm.Mapped[str] = orm.mapped_column(sa.String(200))
+    bank_name: orm.Mapped[str] = orm.mapped_column(sa.String(200))
+    #: digits only, as the payee typed them without spaces or dashes
+    bank_account_number: orm.Mapped[str] = orm.mapped_column(sa.String(60))
+    created_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+    updated_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+
+    user: orm.Mapped[User | None] = orm.relationship()
+    organization: orm.Mapped[Organization | None] = orm.relationship()
+
+    @property
+    def masked_number(self):
+        return masked_number(self.bank_account_number)
+
+
 #: a payout not yet sent nor failed: at most one per account
 OPEN_PAYOUT_STATES = (PayoutStatus.REQUESTED, PayoutStatus.PROCESSING)
 
@@ -276,6 +314,10 @@ class Payout(db.Model):
     bank_account_name: orm.Mapped[str] = orm.mapped_column(sa.String(200))
     bank_name: orm.Mapped[str] = orm.mapped_column(sa.String(200))
     bank_account_number: orm.Mapped[str] = orm.mapped_column(sa.String(60))
+    #: the saved details the payee chose (their values are copied above), if any
+    payout_details_id: orm.Mapped[int | None] = orm.mapped_column(
+        sa.ForeignKey("payout_details.id", ondelete="SET NULL")
+    )
     status: orm.Mapped[PayoutStatus] = orm.mapped_column(
         enum_column_type(PayoutStatus, "status"), default=PayoutStatus.REQUESTED
     )
@@ -298,6 +340,11 @@ class Payout(db.Model):
     account: orm.Mapped[LedgerAccount] = orm.relationship()
     contract = orm.relationship("Contract")
     requested_by: orm.Mapped[User] = orm.relationship(foreign_keys=[requested_by_id])
+
+    @property
+    def masked_number(self):
+        """The account number as the payee's side sees it after the request."""
+        return masked_number(self.bank_account_number)
 
 
 class StripeEventStatus(LabelledEnum):

@@ -16,7 +16,7 @@ from crowdsource.lifecycle import transition
 from crowdsource.money import format_money
 from crowdsource.notifications.models import Kind
 from crowdsource.notifications.services import Amount, notify
-from crowdsource.payments import chart, ledger, providers, stripe_api
+from crowdsource.payments import chart, ledger, payee_details, providers, stripe_api
 from crowdsource.payments.models import PAYOUT_MOVES, Payout, PayoutStatus
 
 
@@ -73,14 +73,17 @@ def request_payout(
     bank_name=None,
     bank_account_number=None,
     now=None,
+    details_id=None,
 ):
     """Ask for the whole payable balance of the contract's ``role`` account to be sent: by a
     Transfer to the payee's Stripe account when it can receive payouts (a job sends it at
-    once), else by a bank transfer a manager records.
+    once), else by a bank transfer a manager records: to the payee's saved details
+    ``details_id`` (copied onto the payout, so that a later edit changes nothing of it) or to the
+    bank details typed.
 
-    Raises NotAllowed for anyone but its owner or while its payee is not verified,
-    DomainError when there is nothing to pay or bank details are missing, Conflict when a
-    request is already open.
+    Raises NotAllowed for anyone but its owner, while its payee is not verified, or for saved
+    details not the payee's; DomainError when there is nothing to pay, bank details are missing
+    or the account number is not 8–30 digits; Conflict when a request is already open.
     """
     if role not in chart.PAYABLE_ROLES or not may_draw(actor, contract, role):
         raise NotAllowed()
@@ -91,13 +94,19 @@ def request_payout(
     details = [
         (value or "").strip() for value in (bank_account_name, bank_name, bank_account_number)
     ]
+    saved = None
     if provider == "stripe":
         details = ["Stripe", "Stripe", "-"]
+    elif details_id:
+        saved = payee_details.chosen(actor, payee_of(contract, role), details_id)
+        details = [saved.bank_account_name, saved.bank_name, saved.bank_account_number]
     elif not all(details):
         missing = ("bank_account_name", "bank_name", "bank_account_number")[details.index("")]
         raise DomainError(
             _l("Give the account name, the bank and the account number."), field=missing
         )
+    else:
+        details[2] = payee_details.account_number(details[2])
     account = ledger.account_named(chart.payable(contract.id, role))
     relock(account)
     if account.balance <= 0:
@@ -112,6 +121,7 @@ def request_payout(
         bank_account_name=details[0][:200],
         bank_name=details[1][:200],
         bank_account_number=details[2][:60],
+        payout_details_id=saved.id if saved else None,
         requested_by_id=actor.id,
         requested_at=now or utcnow(),
         provider=provider,

@@ -11,7 +11,16 @@ from crowdsource.contracts import sides
 from crowdsource.contracts.models import Contract, Milestone
 from crowdsource.db import transaction
 from crowdsource.errors import DomainError, refused
-from crowdsource.payments import bp, card, funding, payouts, providers, statements, stripe_api
+from crowdsource.payments import (
+    bp,
+    card,
+    funding,
+    payee_details,
+    payouts,
+    providers,
+    statements,
+    stripe_api,
+)
 from crowdsource.payments.forms import PayoutRequestForm
 from crowdsource.payments.models import Funding, Payout
 from crowdsource.payments.statements import to_csv, yuan
@@ -88,6 +97,7 @@ def request_payout(contract_id, role):
                 form.bank_account_name.data,
                 form.bank_name.data,
                 form.bank_account_number.data,
+                details_id=form.details_id.data,
             )
     except DomainError as error:
         if error.field not in form:
@@ -148,11 +158,26 @@ def _earnings_page(status=200, typed=None, typed_for=None):
             for line in lines
         },
         stripe_targets=stripe_targets,
+        # the payee's saved accounts to choose from, masked (only its own side sees them)
+        saved_details=_saved_details(lines),
         form=PayoutRequestForm(formdata=None),
         typed=typed,
         typed_for=typed_for,
         confirm=ConfirmForm(),
     ), status
+
+
+def _saved_details(lines):
+    """(payee if the user manages its accounts else None, its saved accounts) by (contract id,
+    role) of the lines whose payee the user may choose accounts of; shown masked."""
+    found = {}
+    for line in lines:
+        owner = payouts.payee_of(line.contract, line.role)
+        if payee_details.may_choose(current_user, owner):
+            # the page to manage them is linked only for those who may manage them
+            manager = owner if payee_details.may_manage(current_user, owner) else None
+            found[(line.contract.id, line.role)] = (manager, payee_details.details_of(owner))
+    return found
 
 
 @bp.get("/earnings.csv")

@@ -797,7 +797,12 @@ class EscrowMachine(RuleBasedStateMachine):
         requested = self.attempt(
             refusal,
             lambda: payouts.request_payout(
-                actor, db.session.get(Contract, contract.id), role, "Account", "BOC", "6217"
+                actor,
+                db.session.get(Contract, contract.id),
+                role,
+                "Account",
+                "BOC",
+                "6217000011112222",
             ),
         )
         if requested is None:

@@ -100,7 +100,11 @@ def test_fund_release_payout_with_fees(
     login(professor)
     response = client.post(
         f"/contracts/{contract.id}/payouts/payee",
-        data={"bank_account_name": "Institute", "bank_name": "BOC", "bank_account_number": "6217"},
+        data={
+            "bank_account_name": "Institute",
+            "bank_name": "BOC",
+            "bank_account_number": "6217000011112222",
+        },
     )
     assert response.status_code == 302
     login(manager)
