@@ -38,6 +38,9 @@ class Kind(LabelledEnum):
     DISPUTE_APPEALED = "dispute_appealed"
     DISPUTE_FINAL = "dispute_final"
     DISPUTE_DEADLINE = "dispute_deadline"
+    FUNDING_DUE_SOON = "funding_due_soon"
+    FUNDING_OVERDUE = "funding_overdue"
+    TRANSFER_REJECTED = "transfer_rejected"
 
 
 #: the parameter of a digest notification: how many further notifications of its kind it

@@ -11,7 +11,7 @@ from crowdsource.contracts import sides
 from crowdsource.contracts.models import Contract, Milestone
 from crowdsource.db import transaction
 from crowdsource.errors import DomainError, refused
-from crowdsource.payments import bp, card, funding, payouts, providers, statements, stripe_api
+from crowdsource.payments import bp, card, funding, funding_page, payouts, statements, stripe_api
 from crowdsource.payments.forms import PayoutRequestForm
 from crowdsource.payments.models import Funding, Payout
 from crowdsource.payments.statements import to_csv, yuan
@@ -48,20 +48,10 @@ def show_funding(funding_id):
         current_user, contract
     ):
         abort(404)
-    instructions = providers.get(started.provider).instructions(started)
     # where Stripe's Checkout sent the payer back to (stripe_views.fund_by_card)
     query = QueryArguments()
     card_paid = query.choice("card", ["paid", "cancelled"]) == "paid"
-    html = render_template(
-        "payments/funding.html",
-        funding=started,
-        contract=contract,
-        instructions=instructions,
-        card_paid=card_paid,
-        stripe_enabled=stripe_api.enabled(),
-        confirm=ConfirmForm(),
-    )
-    return html, query.status
+    return funding_page.render(started, query.status, card_paid=card_paid)
 
 
 @bp.post("/contracts/<int:contract_id>/payouts/<any(payee, agency, client):role>")
