@@ -23,7 +23,7 @@ def render(started, status=200, report_form=None, card_paid=False):
         card_paid=card_paid,
         stripe_enabled=stripe_api.enabled(),
         confirm=ConfirmForm(),
-        transfer_status=transfers.status_of(milestone),
+        payment_status=transfers.status_of(milestone),
         deadline=transfers.deadline(milestone),
         report=transfers.latest_report(started),
         may_report=transfers.report_refusal(current_user, started) is None,

@@ -138,6 +138,7 @@ def test_the_enterprise_reports_its_transfer_with_the_receipt_and_both_sides_see
 
     page = client.get(f"/fundings/{started.id}")
     assert "receipt.png" in page.text
+    assert statuses(page) == ["reported"]
     assert statuses(client.get(f"/contracts/{contract.id}"))[0] == "reported"
     login(people.solver)
     assert statuses(client.get(f"/contracts/{contract.id}"))[0] == "reported"
