@@ -139,6 +139,7 @@ VIEW_MODULES = (
     "crowdsource.payments.manage_views",
     "crowdsource.payments.details_views",
     "crowdsource.payments.stripe_views",
+    "crowdsource.payments.transfer_views",
     "crowdsource.stats.views",
     "crowdsource.stats.api",
     "crowdsource.stats.cli",

@@ -145,6 +145,10 @@ def from_environment(environ=None):
         "DISPUTE_APPEAL_DAYS": int(env.get("DISPUTE_APPEAL_DAYS", "7")),
         "DISPUTE_REVIEW_DAYS": int(env.get("DISPUTE_REVIEW_DAYS", "10")),
         "RATING_VISIBLE_DAYS": int(env.get("RATING_VISIBLE_DAYS", "14")),
+        # A milestone's bank transfer is due this many days after the contract was signed (the
+        # first) or the previous milestone was settled (each next); reminded this many before.
+        "FUNDING_DAYS": int(env.get("FUNDING_DAYS", "7")),
+        "FUNDING_REMINDER_DAYS": int(env.get("FUNDING_REMINDER_DAYS", "2")),
         "PLATFORM_BANK_NAME": env.get("PLATFORM_BANK_NAME", "中国工商银行青岛市南支行"),
         "PLATFORM_BANK_ACCOUNT_NAME": env.get(
             "PLATFORM_BANK_ACCOUNT_NAME", "山东众包创新服务平台资金托管专户"

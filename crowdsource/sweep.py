@@ -23,7 +23,7 @@ from crowdsource.bids import offers
 from crowdsource.contracts import ratings
 from crowdsource.db import transaction, utcnow
 from crowdsource.disputes import services as disputes
-from crowdsource.payments import card, escrow
+from crowdsource.payments import card, escrow, transfers
 from crowdsource.queue import redis_connection
 from crowdsource.searches import services as searches
 from crowdsource.tasks import services as tasks
@@ -47,6 +47,8 @@ def sweep_due(now=None):
     with transaction():
         reminded = escrow.remind_reviews(now)
     with transaction():
+        transfers_due = transfers.sweep_due(now)
+    with transaction():
         cases = disputes.sweep_due(now)
     with transaction():
         ratings_published = ratings.sweep_due(now)
@@ -61,6 +63,7 @@ def sweep_due(now=None):
         **offered,
         "milestones_released": released,
         "review_reminders": reminded,
+        **transfers_due,
         **{f"disputes_{name}": count for name, count in cases.items()},
         "ratings_published": ratings_published,
         **waiting_on_stripe,

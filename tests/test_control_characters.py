@@ -59,6 +59,7 @@ ACTORS = {
     "stats.dashboard_csv": "admin",
     "payments.manage": "manager",
     "payments.confirm_transfer": "manager",
+    "payments.reject_report": "manager",
     "payments.send_payout": "manager",
     "payments.cancel_payout": "manager",
     "disputes.queue": "manager",
@@ -346,6 +347,7 @@ def test_the_walk_covers_the_routes_with_forms_and_uploads():
         "profiles.add_item",
         "profiles.edit_item",
         "profiles.add_certification",
+        "payments.report_transfer",
     }
     assert len(ROUTES) > 100
 

@@ -224,6 +224,10 @@ class Milestone(db.Model):
     settled_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
     #: when the enterprise was reminded that the review period ends soon
     review_reminded_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+    #: when the enterprise was reminded that the bank transfer's deadline is near, and told
+    #: that it has passed (crowdsource.payments.transfers: each once)
+    funding_reminded_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+    funding_overdue_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
 
     contract: orm.Mapped[Contract] = orm.relationship(back_populates="milestones")
 

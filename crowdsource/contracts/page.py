@@ -17,7 +17,7 @@ from crowdsource.contracts.forms import DeliveryForm, MessageForm, ReasonForm
 from crowdsource.contracts.sides import side_of
 from crowdsource.db import db
 from crowdsource.disputes.models import Dispute
-from crowdsource.payments import commission, statements
+from crowdsource.payments import commission, statements, transfers
 from crowdsource.web import ConfirmForm
 
 
@@ -84,4 +84,5 @@ def render(contract, status=200, typed=None, messages_page=1):
             contract, conversation, [dispute.id for dispute in disputes.values()]
         ),
         disputes=disputes,
+        transfers=transfers.of_contract(contract),
     ), status

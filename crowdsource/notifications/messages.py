@@ -136,6 +136,16 @@ def subject(notification):
             "%(number)s: %(owner)s asks to show this contract with “%(item)s” on their profile",
             **p,
         ),
+        Kind.FUNDING_DUE_SOON: lambda: _(
+            "%(number)s: please transfer %(amount)s for “%(milestone)s” by %(date)s", **p
+        ),
+        Kind.FUNDING_OVERDUE: lambda: _(
+            "%(number)s: the transfer of %(amount)s for “%(milestone)s” was due on %(date)s",
+            **p,
+        ),
+        Kind.TRANSFER_REJECTED: lambda: _(
+            "%(number)s: your report of the transfer for “%(milestone)s” was not accepted", **p
+        ),
     }
     text = texts[notification.kind]()
     # a digest shows its latest notification and how many more it stands for
@@ -191,6 +201,7 @@ def detail(notification):
         Kind.DISPUTE_INFO_REQUESTED,
         Kind.OFFER_DECLINED,
         Kind.OFFER_WITHDRAWN,
+        Kind.TRANSFER_REJECTED,
     )
     if notification.kind in reasoned and p.get("reason"):
         return _("Reason given: %(reason)s", reason=p["reason"])

@@ -47,6 +47,9 @@ class Kind(LabelledEnum):
     BID_MESSAGE = "bid_message"
     SAVED_SEARCH_MATCHES = "saved_search_matches"
     PORTFOLIO_PROPOSED = "portfolio_proposed"
+    FUNDING_DUE_SOON = "funding_due_soon"
+    FUNDING_OVERDUE = "funding_overdue"
+    TRANSFER_REJECTED = "transfer_rejected"
 
 
 #: the parameter of a digest notification: how many further notifications of its kind it

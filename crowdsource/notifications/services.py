@@ -61,6 +61,9 @@ EMAILED = {
     Kind.OFFER_EXPIRED,
     Kind.OFFER_ENDING,
     Kind.BID_MESSAGE,
+    Kind.FUNDING_DUE_SOON,
+    Kind.FUNDING_OVERDUE,
+    Kind.TRANSFER_REJECTED,
 }
 
 

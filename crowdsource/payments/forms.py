@@ -2,7 +2,8 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField
+from flask_wtf.file import FileField
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
@@ -20,6 +21,20 @@ from crowdsource.tasks.models import ContractType
 class ConfirmTransferForm(FlaskForm):
     amount = YuanField(_l("Amount received (yuan)"), [required()])
     bank_reference = StringField(_l("Bank reference"), [required(), max_length(100)])
+
+
+class TransferReportForm(FlaskForm):
+    """The enterprise's "I have transferred" (the receipt is checked by the service)."""
+
+    amount = YuanField(_l("Amount transferred (yuan)"), [required()])
+    transferred_on = DateField(_l("Date of the transfer"), [required()])
+    receipt = FileField(
+        _l("Bank receipt (银行回单)"), description=_l("A PDF or an image (PNG, JPEG).")
+    )
+
+
+class RejectReportForm(FlaskForm):
+    reason = TextAreaField(_l("Why the report is rejected"), [required(), max_length(2000)])
 
 
 class SendPayoutForm(FlaskForm):

@@ -11,9 +11,14 @@ from crowdsource.accounts import authz, centers
 from crowdsource.accounts.models import Center
 from crowdsource.db import db, transaction
 from crowdsource.errors import DomainError, refused
-from crowdsource.payments import bp, funding, payouts, policy, statements
-from crowdsource.payments.forms import ConfirmTransferForm, PolicyForm, SendPayoutForm
-from crowdsource.payments.models import CommissionPolicy, Funding, Payout
+from crowdsource.payments import bp, payouts, policy, statements, transfers
+from crowdsource.payments.forms import (
+    ConfirmTransferForm,
+    PolicyForm,
+    RejectReportForm,
+    SendPayoutForm,
+)
+from crowdsource.payments.models import CommissionPolicy, Funding, Payout, TransferReport
 from crowdsource.payments.statements import to_csv, yuan
 from crowdsource.web import ConfirmForm, QueryArguments, csv_download, get_or_404, require_valid
 
@@ -30,14 +35,20 @@ def manage():
     return _manage_page()
 
 
-def _manage_page(refused_form=None, refused_id=None, refused_payout=None):
-    """The managers' page; a refused form (the confirmation of transfer ``refused_id``, or the
-    payout ``refused_payout`` sent) is shown again as typed at its row, or, if that row is
-    gone meanwhile, its message at the top of its list."""
+def _manage_page(refused_form=None, refused_id=None, refused_payout=None, refused_report=None):
+    """The managers' page; a refused form (the confirmation of transfer ``refused_id``, the
+    rejection of the report of transfer ``refused_report``, or the payout ``refused_payout``
+    sent) is shown again as typed at its row, or, if that row is gone meanwhile, its message
+    at the top of its list."""
     to_send = payouts.payouts_to_send(current_user)
+    rows = transfers.queue(current_user)
     return render_template(
         "payments/manage.html",
-        transfers=funding.transfers_to_confirm(current_user),
+        transfer_rows=rows,
+        transfers=[row[0] for row in rows],
+        reject_form=RejectReportForm(formdata=None),
+        refused_report=refused_report,
+        refused_report_form=refused_form if refused_report is not None else None,
         payouts=to_send,
         # a payout whose payee is not verified (any more) is not sent: the page says why
         send_refusals={
@@ -64,13 +75,33 @@ def confirm_transfer(funding_id):
         return _manage_page(form, funding_id), 400
     try:
         with transaction():
-            funding.confirm_bank_transfer(
+            transfers.confirm_transfer(
                 current_user, received, form.amount.fen, form.bank_reference.data
             )
     except DomainError as error:
         status = refused(form, error)
         return _manage_page(form, funding_id), status
     flash(_("Transfer recorded: the milestone is funded in escrow."), "success")
+    return redirect(url_for("payments.manage"))
+
+
+@bp.post("/transfer-reports/<int:report_id>/reject")
+@login_required
+def reject_report(report_id):
+    _require_manager()
+    report = get_or_404(TransferReport, report_id)
+    form = RejectReportForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            require_valid(form)
+        return _manage_page(form, refused_report=report.funding_id), 400
+    try:
+        with transaction():
+            transfers.reject_report(current_user, report, form.reason.data)
+    except DomainError as error:
+        status = refused(form, error)
+        return _manage_page(form, refused_report=report.funding_id), status
+    flash(_("The report is rejected; the enterprise is told why."), "info")
     return redirect(url_for("payments.manage"))
 
 

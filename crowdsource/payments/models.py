@@ -221,6 +221,79 @@ class Funding(db.Model):
     confirmed_by: orm.Mapped[User | None] = orm.relationship(foreign_keys=[confirmed_by_id])
 
 
+class TransferReportStatus(LabelledEnum):
+    REPORTED = "reported"
+    REPLACED = "replaced"
+    REJECTED = "rejected"
+    CONFIRMED = "confirmed"
+
+
+set_labels(
+    TransferReportStatus,
+    {
+        TransferReportStatus.REPORTED: _l("reported"),
+        TransferReportStatus.REPLACED: _l("replaced"),
+        TransferReportStatus.REJECTED: _l("rejected"),
+        TransferReportStatus.CONFIRMED: _l("confirmed"),
+    },
+)
+
+#: a report waits for the manager, who confirms the money received or rejects it; until then
+#: the enterprise may replace it by a new one
+TRANSFER_REPORT_MOVES = {
+    TransferReportStatus.REPORTED: {
+        TransferReportStatus.REPLACED,
+        TransferReportStatus.REJECTED,
+        TransferReportStatus.CONFIRMED,
+    }
+}
+
+
+class TransferReport(db.Model):
+    """The enterprise's word that it made the bank transfer of a funding, with the bank's
+    receipt (银行回单). It moves no money: a manager's confirmation of the amount received
+    does (crowdsource.payments.funding.confirm_bank_transfer)."""
+
+    __tablename__ = "transfer_reports"
+    __table_args__ = (
+        sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
+        sa.Index(
+            "uq_transfer_reports_open_funding",
+            "funding_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'reported'"),
+            postgresql_where=sa.text("status = 'reported'"),
+        ),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    funding_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("fundings.id"), index=True)
+    #: what the enterprise says it transferred, and on which (local) date
+    amount_fen: orm.Mapped[int] = orm.mapped_column(sa.BigInteger)
+    transferred_on: orm.Mapped[dt.date]
+    #: the receipt, stored under a generated name in the upload folder (crowdsource.uploads)
+    receipt_name: orm.Mapped[str] = orm.mapped_column(sa.String(255))
+    receipt_stored_name: orm.Mapped[str] = orm.mapped_column(sa.String(64), unique=True)
+    receipt_content_type: orm.Mapped[str] = orm.mapped_column(sa.String(100))
+    receipt_size: orm.Mapped[int]
+    status: orm.Mapped[TransferReportStatus] = orm.mapped_column(
+        enum_column_type(TransferReportStatus, "status"), default=TransferReportStatus.REPORTED
+    )
+    reported_by_id: orm.Mapped[int] = orm.mapped_column(sa.ForeignKey("users.id"))
+    reported_at: orm.Mapped[dt.datetime] = orm.mapped_column(UTCDateTime, default=utcnow)
+    #: the manager's answer: who, when, and why a report was rejected
+    decided_by_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("users.id"))
+    decided_at: orm.Mapped[dt.datetime | None] = orm.mapped_column(UTCDateTime)
+    rejection_reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+
+    funding: orm.Mapped[Funding] = orm.relationship()
+    reported_by: orm.Mapped[User] = orm.relationship(foreign_keys=[reported_by_id])
+
+    @property
+    def is_image(self):
+        return self.receipt_content_type.startswith("image/")
+
+
 class PayoutStatus(LabelledEnum):
     REQUESTED = "requested"
     PROCESSING = "processing"

@@ -15,9 +15,9 @@ from crowdsource.payments import (
     bp,
     card,
     funding,
+    funding_page,
     payee_details,
     payouts,
-    providers,
     statements,
     stripe_api,
 )
@@ -57,20 +57,10 @@ def show_funding(funding_id):
         current_user, contract
     ):
         abort(404)
-    instructions = providers.get(started.provider).instructions(started)
     # where Stripe's Checkout sent the payer back to (stripe_views.fund_by_card)
     query = QueryArguments()
     card_paid = query.choice("card", ["paid", "cancelled"]) == "paid"
-    html = render_template(
-        "payments/funding.html",
-        funding=started,
-        contract=contract,
-        instructions=instructions,
-        card_paid=card_paid,
-        stripe_enabled=stripe_api.enabled(),
-        confirm=ConfirmForm(),
-    )
-    return html, query.status
+    return funding_page.render(started, query.status, card_paid=card_paid)
 
 
 @bp.post("/contracts/<int:contract_id>/payouts/<any(payee, agency, client):role>")

@@ -31,3 +31,28 @@ document.addEventListener("click", function (event) {
   });
   body.appendChild(copy);
 });
+
+// Copy buttons (data-copy="<id of the element whose text is copied>"): hidden in the page and
+// shown only where the browser can copy, so without JavaScript the value is simply selectable.
+if (navigator.clipboard && window.isSecureContext) {
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    button.hidden = false;
+  });
+}
+document.addEventListener("click", function (event) {
+  const button = event.target.closest("[data-copy]");
+  if (!button) {
+    return;
+  }
+  const source = document.getElementById(button.getAttribute("data-copy"));
+  if (!source || !navigator.clipboard) {
+    return;
+  }
+  navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+    const label = button.textContent;
+    button.textContent = button.getAttribute("data-copied") || label;
+    window.setTimeout(function () {
+      button.textContent = label;
+    }, 2000);
+  });
+});

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from crowdsource.accounts import centers as center_services
-from crowdsource.bids import services as bid_services
+from crowdsource.bids import offers
 from crowdsource.contracts import ratings
 from crowdsource.db import transaction
 from crowdsource.payments.models import Payout
@@ -69,7 +69,7 @@ def test_solver_shows_work_and_is_paid_to_a_saved_account(
     bid = make_bid(solver, task, price_fen=3_000_000, milestones=None)
     with transaction():
         task_services.close_bidding(owner, task)
-        contract = bid_services.award_bid(owner, bid)
+        contract = offers.sign_both(owner, bid)
     for milestone in contract.milestones:
         fund(milestone, owner, manager)
         deliver(solver, milestone)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from crowdsource.db import db, transaction, utcnow
 from crowdsource.disputes import services as disputes
 from crowdsource.notifications.models import Kind, Notification
-from crowdsource.payments import escrow
+from crowdsource.payments import escrow, transfers
 from tests.helpers import together
 from tests.payments.races import (  # noqa: F401  (the races' app and story)
     app,
@@ -67,3 +67,25 @@ def test_sweeps_racing_remind_each_respondent_once(app, story):
     assert set(reminders.values()) == {1}
     with transaction():
         assert disputes.sweep_due(soon)["reminders"] == 0
+
+
+def test_sweeps_racing_remind_each_transfer_due_soon_once_and_tell_each_overdue_once(app, story):
+    contracts = [story.award() for _ in range(ROWS)]
+    signed = max(contract.signed_at for contract in contracts)
+    days = app.config["FUNDING_DAYS"]
+    soon = signed + dt.timedelta(days=days - 1)
+    late = signed + dt.timedelta(days=days, hours=1)
+
+    for moment, kind, counted in (
+        (soon, Kind.FUNDING_DUE_SOON, "funding_reminders"),
+        (late, Kind.FUNDING_OVERDUE, "funding_overdue"),
+    ):
+        outcomes = together(app, [lambda at=moment: transfers.sweep_due(at)] * SWEEPS)
+
+        assert all(isinstance(outcome, dict) for outcome in outcomes), outcomes
+        assert sum(outcome[counted] for outcome in outcomes) == ROWS
+        reminders = sent(kind)
+        assert len(reminders) == 2 * ROWS  # the owner and the colleague, for each contract
+        assert set(reminders.values()) == {1}
+    with transaction():
+        assert transfers.sweep_due(late) == {"funding_reminders": 0, "funding_overdue": 0}
