@@ -3,6 +3,7 @@ the reader's language, the long description labelled, the cancel form folded, an
 and PDFs of a contract shown in the browser."""
 
 import datetime as dt
+import itertools
 import re
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from crowdsource.accounts.models import Language
 from crowdsource.db import db, transaction
 from crowdsource.disputes import services as disputes
-from tests.helpers import pdf_file, png_file
+from tests.helpers import form_errors, pdf_file, png_file
 from tests.payments.support import accept, deliver, fund, parse
 
 #: the people of the money tests, built once for this module (tests.plugin)
@@ -134,3 +135,40 @@ def test_images_are_shown_and_pdfs_open_in_the_browser(client, login, people, aw
     # the preview is the contract's, like the download: nobody else sees it
     login(people.outsider)
     assert client.get(image.attrs["src"]).status_code == 404
+
+
+def test_refused_evidence_keeps_what_was_written_on_the_dispute_pages(
+    client, login, people, case, uploads
+):
+    login(people.owner)
+    reason = "The delivered report covers only half of the samples."
+    response = client.post(
+        f"/milestones/{case.milestone.id}/dispute",
+        data={"reason": reason, "files": [(pdf_file()[0], "evidence.exe")]},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    (area,) = parse(response).find_all("textarea")
+    assert area.text == reason
+    assert "evidence.exe" in form_errors(response)["files"][0]
+    with transaction():
+        dispute = disputes.open_dispute(people.owner, case.milestone.id, reason)
+    login(people.broker)
+    body = "All samples are in the appendix."
+    response = client.post(
+        f"/disputes/{dispute.id}/respond",
+        data={"body": body, "files": [(png_file()[0], "appendix.bat")]},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert [a.text for a in parse(response).find_all("textarea") if a.attrs["name"] == "body"] == [
+        body
+    ]
+    assert "appendix.bat" in form_errors(response)["files"][0]
+
+
+def test_the_headings_of_the_statistics_page_go_down_one_level_at_a_time(client):
+    html = client.get("/statistics").get_data(as_text=True)
+    levels = [int(level) for level in re.findall(r"<h([1-6])\b", html)]
+    assert levels[0] == 1 and levels.count(1) == 1
+    assert all(after <= before + 1 for before, after in itertools.pairwise(levels)), levels

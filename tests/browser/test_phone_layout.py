@@ -106,3 +106,14 @@ def test_on_a_phone_the_enterprise_accepts_a_delivery_and_sees_it_released(
     db.session.rollback()  # read what the server has committed, not an older snapshot
     assert reload(world["milestone"]).status == MilestoneStatus.RELEASED
     screenshot(phone, "released")
+
+
+def test_the_cancel_form_of_a_task_stays_folded_until_asked_for(phone, live_server, people, world):
+    log_in(phone, live_server, people.owner.email)
+    phone.wait_for_url(lambda url: "/login" not in url)
+    phone.goto(f"{live_server}/tasks/{world['task']}")
+    cancel = phone.get_by_role("button", name="Cancel task")
+    expect(cancel).to_be_hidden()
+    phone.get_by_test_id("cancel-task").get_by_text("Cancel this task").tap()
+    expect(cancel).to_be_visible()
+    expect(phone.get_by_test_id("cancel-task").locator("textarea")).to_be_visible()
