@@ -8,9 +8,18 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from crowdsource import assets, lifecycle
 from crowdsource import config as settings
-from crowdsource import lifecycle
-from crowdsource.extensions import babel, bootstrap, csrf, db, login_manager, mailman, migrate
+from crowdsource.extensions import (
+    babel,
+    bootstrap,
+    compress,
+    csrf,
+    db,
+    login_manager,
+    mailman,
+    migrate,
+)
 from crowdsource.logs import configure_logging, register_request_id
 
 #: the Alembic migrations ship inside the package, so an installed copy migrates from any folder
@@ -76,6 +85,9 @@ def register_proxy(app):
 def register_extensions(app):
     from crowdsource.i18n import select_locale, select_timezone
 
+    # first: Flask runs after-request hooks in reverse, so compression comes after every other
+    compress.init_app(app)
+    assets.init_app(app)
     db.init_app(app)
     lifecycle.install_guard()  # every status change goes through its state machine
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
@@ -188,12 +200,13 @@ def register_templating(app):
     from crowdsource.accounts.models import LANGUAGE_NAMES
     from crowdsource.accounts.places import place
     from crowdsource.home import navigation
-    from crowdsource.i18n import current_language
+    from crowdsource.i18n import current_language, format_moment
     from crowdsource.money import format_bps, format_money
     from crowdsource.text import render_markdown
     from crowdsource.web import ConfirmForm
 
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["datetimeformat"] = format_moment  # to the minute
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["percent"] = format_bps
     app.jinja_env.filters["age"] = format_age

@@ -251,6 +251,10 @@ OTHER_USES = {
     ("stats/views.py", "MultiDict(request.args)"): "the dashboard's form (DashboardForm(args))",
     ("stats/views.py", "request.query_string.decode()"): "the CSV links keep the filters",
     ("stats/api.py", "p.parse(request.args,"): "the API's declarations",
+    ("assets.py", "request.args.get(VERSION_ARGUMENT)"): (
+        "a static file's fingerprint, compared with the file's own: any other value only goes "
+        "without the year-long cache"
+    ),
     ("templates/_macros.html", "request.args.to_dict()"): "the pager keeps the filters",
     ("templates/console/audit.html", "request.args.to_dict()"): "the CSV link keeps the filters",
 }

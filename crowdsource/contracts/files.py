@@ -14,6 +14,9 @@ from crowdsource.errors import DomainError, NotFound
 from crowdsource.tasks.attachments import ALLOWED, problem
 
 MAX_FILES = 10
+#: types a browser shows by itself: images in the page, PDFs in its viewer
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif"})
+PDF_TYPE = "application/pdf"
 
 
 def uploaded(file_storages):
@@ -66,6 +69,11 @@ def attach(actor, contract, file_storages, delivery=None, message=None, dispute_
         stored.append(record)
     db.session.flush()
     return stored
+
+
+def previewable(contract_file):
+    """True when the browser can show the file itself (an image or a PDF)."""
+    return contract_file.content_type in IMAGE_TYPES | {PDF_TYPE}
 
 
 def path_of(user, contract_file):

@@ -2,6 +2,10 @@
 its disputes, and the messages written on it, each as (time, who, what) in the reader's
 language. The contract page and a dispute's case page read from here."""
 
+import re
+
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from crowdsource import audit
@@ -10,6 +14,62 @@ from crowdsource.disputes.models import DisputeStatus
 
 #: the state machines whose moves are shown with their labels
 STATES = {"contract": ContractStatus, "milestone": MilestoneStatus, "dispute": DisputeStatus}
+
+
+def N_(text):
+    """Mark ``text`` for the catalogs; it is translated where it is shown."""
+    return text
+
+
+#: reasons the platform writes into the audit trail (in English; older rows in the language of
+#: the person who acted), shown in the reader's language
+FIXED_REASONS = (
+    N_("another bid won"),
+    N_("contract cancelled"),
+    N_("no response within the response period"),
+    N_("both parties accepted the ruling"),
+    N_("ruled on appeal"),
+    N_("the appeal window passed"),
+    N_("the Stripe account cannot receive payouts"),
+    N_("the enterprise"),
+    N_("the solver's side"),
+)
+
+#: the ledger's descriptions of a milestone's money ("CS-2026-000123 M1 accepted", "bank
+#: transfer ICBC-0001 (CS2026000123M1AB12)"), used as the reason of its move: what they say,
+#: in the reader's language, without the numbers the line already names
+LEDGER_REASONS = (
+    (re.compile(r"CS-\d{4}-\d+ M\d+ accepted"), N_("delivery accepted")),
+    (re.compile(r"CS-\d{4}-\d+ M\d+ funded"), N_("paid into escrow")),
+    (
+        re.compile(r"CS-\d{4}-\d+ M\d+ released automatically after the review period"),
+        N_("released automatically after the review period"),
+    ),
+    (re.compile(r"CS-\d{4}-\d+ M\d+ dispute \d+: .*"), N_("settled by the dispute's ruling")),
+    (
+        re.compile(r"bank transfer (?P<reference>.*) \((?P<code>[^()]*)\)"),
+        N_("bank transfer %(reference)s (transfer code %(code)s)"),
+    ),
+    (re.compile(r"card payment (?P<reference>\S+)"), N_("card payment %(reference)s")),
+)
+
+#: a fixed reason by its stored text, in any language of the app: its message id
+_fixed_by_text = {}
+
+
+def reason_text(reason):
+    """A stored reason as the reader reads it: one the platform wrote, translated; what a
+    person typed (a change request, a cancellation reason), as typed."""
+    for pattern, message in LEDGER_REASONS:
+        if found := pattern.fullmatch(reason):
+            return _(message, **found.groupdict())
+    if not _fixed_by_text:
+        for language in current_app.config["LANGUAGES"]:
+            with force_locale(language):
+                _fixed_by_text.update({_(message): message for message in FIXED_REASONS})
+        _fixed_by_text.update({message: message for message in FIXED_REASONS})
+    message = _fixed_by_text.get(reason)
+    return _(message) if message is not None else reason
 
 
 def describe(event, contract):
@@ -32,7 +92,7 @@ def describe(event, contract):
         before = states(event.from_state).label if event.from_state else ""
         what = f"{before} → {states(event.to_state).label}".strip()
     if event.reason:
-        what = f"{what} ({event.reason})"
+        what = f"{what} ({reason_text(event.reason)})"
     # No actor: the system moved it (see crowdsource.lifecycle: every move names its actor).
     who = event.actor.display_name if event.actor else _("the platform (automatic)")
     return event.created_at, who, f"{subject}: {what}"

@@ -72,10 +72,8 @@ def contract_document(contract_id):
     return response
 
 
-@bp.get("/contract-files/<int:file_id>")
-@login_required
-def download_file(file_id):
-    """A file of a delivery, message or dispute, for those who may see its contract."""
+def _stored(file_id):
+    """A contract file and its path on disk, for those who may see its contract (else 404)."""
     record = get_or_404(ContractFile, file_id)
     try:
         path = files.path_of(current_user, record)
@@ -83,12 +81,33 @@ def download_file(file_id):
         abort(404)
     if not path.exists():
         abort(404)
+    return record, path
+
+
+@bp.get("/contract-files/<int:file_id>")
+@login_required
+def download_file(file_id):
+    """A file of a delivery, message or dispute, for those who may see its contract."""
+    record, path = _stored(file_id)
     return send_file(
         path,
         mimetype=record.content_type,
         as_attachment=True,
         download_name=record.original_name,
     )
+
+
+@bp.get("/contract-files/<int:file_id>/preview")
+@login_required
+def preview_file(file_id):
+    """An image or PDF of a contract shown in the browser (the page's <img>, the browser's PDF
+    viewer) instead of downloaded; other types have no preview (404)."""
+    record, path = _stored(file_id)
+    if not files.previewable(record):
+        abort(404)
+    response = send_file(path, mimetype=record.content_type, download_name=record.original_name)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @bp.get("/contracts")

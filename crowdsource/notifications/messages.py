@@ -7,11 +7,12 @@ import datetime as dt
 import zoneinfo
 
 from flask import current_app
-from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from crowdsource.accounts.models import User
 from crowdsource.db import db
+from crowdsource.i18n import format_moment
 from crowdsource.money import format_money
 from crowdsource.notifications.models import DIGEST_COUNT, Kind
 
@@ -39,7 +40,7 @@ def values(notification):
         elif isinstance(value, dict) and isinstance(value.get("utc"), str):
             zone = zone or reader_zone(notification)
             moment = dt.datetime.fromisoformat(value["utc"]).astimezone(zone)
-            shown[key] = format_datetime(moment, "medium", rebase=False)
+            shown[key] = format_moment(moment, "medium", rebase=False)
         else:
             shown[key] = value
     return shown

@@ -69,7 +69,7 @@ def add(actor, task, file_storage):
         raise DomainError(_l("A task has at most %(count)d attachments.", count=MAX_PER_TASK))
     reason = problem(file_storage.filename, file_storage.stream)
     if reason:
-        raise DomainError(reason)
+        raise DomainError(reason, field="file")
     extension = pathlib.PurePath(file_storage.filename).suffix.lower().lstrip(".")
     size = uploads.size(file_storage.stream)
     stored_name = uploads.store(file_storage, extension)

@@ -5,7 +5,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 from flask import render_template
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date
 from flask_login import current_user
 
 from crowdsource.accounts import authz
@@ -13,6 +13,7 @@ from crowdsource.bids.models import LIVE_STATES, Bid
 from crowdsource.contracts import services as contract_services
 from crowdsource.contracts.models import Contract, MilestoneStatus
 from crowdsource.db import db
+from crowdsource.i18n import format_moment
 from crowdsource.tasks import access, listing, questions, services
 from crowdsource.tasks.forms import (
     FIELD_LABELS,
@@ -110,7 +111,7 @@ def _change_text(field, value):
     deadline, their time zone (the history records them in ISO format, the deadline in UTC)."""
     try:
         if field == "bid_deadline":
-            return format_datetime(dt.datetime.fromisoformat(value), "medium")
+            return format_moment(dt.datetime.fromisoformat(value), "medium")
         if field == "delivery_date":
             return format_date(dt.date.fromisoformat(value), "long")
     except (TypeError, ValueError):

@@ -1,11 +1,11 @@
 """Questions and answers on a task; attachments: upload, download, removal."""
 
-from flask import flash, redirect, render_template, send_file, url_for
+from flask import flash, redirect, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crowdsource.db import transaction
-from crowdsource.errors import DomainError, TooManyAttempts, refused
+from crowdsource.errors import DomainError, refused
 from crowdsource.tasks import access, attachments, bp, page, questions, services
 from crowdsource.tasks.forms import AnswerForm, AttachmentForm, QuestionForm
 from crowdsource.tasks.models import Question, Task, TaskAttachment
@@ -79,15 +79,14 @@ def upload(task_id):
     task = get_or_404(Task, task_id)
     access.require_member(current_user, task)
     form = AttachmentForm()
-    require_valid(form)
+    if not form.validate_on_submit():
+        return _typed_again(task, "attach", attachment_form=form)
     try:
         limit_content("uploads", current_user)
         with transaction():
             attachment = attachments.add(current_user, task, form.file.data)
     except DomainError as error:
-        form.file.errors.append(error.message)
-        status = 429 if isinstance(error, TooManyAttempts) else 400
-        return render_template("tasks/upload_refused.html", task=task, form=form), status
+        return _typed_again(task, "attach", error, attachment_form=form)
     flash(_("%(name)s is attached.", name=attachment.original_name), "success")
     return _back(task, "attachments")
 

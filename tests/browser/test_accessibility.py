@@ -11,12 +11,16 @@ import pathlib
 import pytest
 from playwright.sync_api import expect
 
+from crowdsource.db import transaction
+from crowdsource.disputes import services as disputes
+from crowdsource.payments import funding as fundings
+from tests.payments.support import deliver, fund
 from tests.plugin import log_in
 
 AXE = (pathlib.Path(__file__).resolve().parent / "vendor" / "axe.min.js").read_text()
 RULES = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 
-#: who opens which pages ({task}, {contract}: the world's rows)
+#: who opens which pages ({task}, {contract}, {funding}, {dispute}: the world's rows)
 PAGES = {
     None: [
         "/",
@@ -37,8 +41,24 @@ PAGES = {
         "/earnings",
         "/account/profile",
     ],
-    "owner": ["/tasks/mine", "/tasks/new", "/contracts", "/contracts/{contract}"],
-    "manager": ["/console/", "/console/?q=a", "/statistics/dashboard", "/manage/payments"],
+    "owner": [
+        "/tasks/mine",
+        "/tasks/new",
+        "/tasks/{task}",
+        "/tasks/{task}/bids",
+        "/contracts",
+        "/contracts/{contract}",
+        "/fundings/{funding}",
+        "/disputes/{dispute}",
+    ],
+    "manager": [
+        "/console/",
+        "/console/?q=a",
+        "/statistics/dashboard",
+        "/manage/payments",
+        "/disputes/{dispute}",
+        "/disputes",
+    ],
     "admin": ["/console/audit", "/disputes"],
 }
 
@@ -51,10 +71,19 @@ def violations(page):
 
 
 @pytest.fixture
-def world(people, award, make_task):
-    contract = award([300_000])
+def world(people, award, make_task, make_bid):
+    """A task with a bid; a contract whose first milestone was delivered and is disputed by
+    the enterprise, and whose second awaits the enterprise's bank transfer."""
+    contract = award([300_000, 200_000])
+    first, second = contract.milestones
+    fund(first, people.owner, people.managers["qingdao"])
+    deliver(people.solver, first)
+    with transaction():
+        funding = fundings.start_funding(people.owner, second)
+        dispute = disputes.open_dispute(people.owner, first.id, "The report is missing.")
     task = make_task(people.owner, people.enterprise, title="Weld seam inspection")
-    return {"task": task.id, "contract": contract.id}
+    make_bid(people.solver, task)
+    return {"task": task.id, "contract": contract.id, "funding": funding.id, "dispute": dispute.id}
 
 
 @pytest.mark.parametrize("language", ["English", "中文"])

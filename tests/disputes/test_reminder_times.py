@@ -6,7 +6,7 @@ import html
 import zoneinfo
 
 import pytest
-from babel.dates import format_datetime
+from babel.dates import format_date, format_time, get_datetime_format
 
 from crowdsource.db import transaction, utcnow
 from crowdsource.disputes import services
@@ -19,7 +19,12 @@ pytestmark = pytest.mark.usefixtures("shared_people")
 
 
 def local(moment, zone, locale):
-    return format_datetime(moment.astimezone(zoneinfo.ZoneInfo(zone)), "medium", locale=locale)
+    moment = moment.astimezone(zoneinfo.ZoneInfo(zone))  # to the minute: no seconds
+    time, date = (
+        format_time(moment, "short", locale=locale),
+        format_date(moment, "medium", locale=locale),
+    )
+    return get_datetime_format("medium", locale=locale).format(time, date)
 
 
 def listing(client, login, user):

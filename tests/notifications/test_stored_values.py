@@ -7,7 +7,7 @@ import html
 import zoneinfo
 
 import pytest
-from babel.dates import format_datetime
+from babel.dates import format_date, format_time, get_datetime_format
 from flask_babel import force_locale, gettext
 
 from crowdsource.db import db, transaction
@@ -27,7 +27,12 @@ def page(response):
 def local(moment, zone, locale):
     """The moment as a reader in ``zone`` reading ``locale`` should see it (computed by Babel
     directly, not by the code under test)."""
-    return format_datetime(moment.astimezone(zoneinfo.ZoneInfo(zone)), "medium", locale=locale)
+    moment = moment.astimezone(zoneinfo.ZoneInfo(zone))  # to the minute: no seconds
+    time, date = (
+        format_time(moment, "short", locale=locale),
+        format_date(moment, "medium", locale=locale),
+    )
+    return get_datetime_format("medium", locale=locale).format(time, date)
 
 
 @pytest.fixture
