@@ -11,6 +11,8 @@ import pathlib
 import pytest
 from playwright.sync_api import expect
 
+from crowdsource.bids import conversation, offers
+from crowdsource.contracts.signing import Signer
 from crowdsource.db import transaction
 from crowdsource.disputes import services as disputes
 from crowdsource.payments import funding as fundings
@@ -20,7 +22,7 @@ from tests.plugin import log_in
 AXE = (pathlib.Path(__file__).resolve().parent / "vendor" / "axe.min.js").read_text()
 RULES = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 
-#: who opens which pages ({task}, {contract}, {funding}, {dispute}: the world's rows)
+#: who opens which pages ({task}, {bid}, {offer}, {contract}, {funding}, {dispute}…: the world's rows)
 PAGES = {
     None: [
         "/",
@@ -40,12 +42,16 @@ PAGES = {
         "/notifications",
         "/earnings",
         "/account/profile",
+        "/bids/{bid}",
+        "/offers/{offer}",
     ],
     "owner": [
         "/tasks/mine",
         "/tasks/new",
         "/tasks/{task}",
         "/tasks/{task}/bids",
+        "/tasks/{task}/bids?compare={bid}&compare={other_bid}",
+        "/offers/{offer}",
         "/contracts",
         "/contracts/{contract}",
         "/fundings/{funding}",
@@ -82,8 +88,20 @@ def world(people, award, make_task, make_bid):
         funding = fundings.start_funding(people.owner, second)
         dispute = disputes.open_dispute(people.owner, first.id, "The report is missing.")
     task = make_task(people.owner, people.enterprise, title="Weld seam inspection")
-    make_bid(people.solver, task)
-    return {"task": task.id, "contract": contract.id, "funding": funding.id, "dispute": dispute.id}
+    bid = make_bid(people.solver, task)
+    other_bid = make_bid(people.broker, task, agency=people.agency)
+    with transaction():
+        conversation.post(people.solver, bid, "Can the line stop for a day?", [])
+        offer = offers.offer_bid(Signer(people.owner, "192.0.2.1"), bid)
+    return {
+        "task": task.id,
+        "bid": bid.id,
+        "other_bid": other_bid.id,
+        "offer": offer.id,
+        "contract": contract.id,
+        "funding": funding.id,
+        "dispute": dispute.id,
+    }
 
 
 @pytest.mark.parametrize("language", ["English", "中文"])

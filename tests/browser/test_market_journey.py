@@ -85,7 +85,7 @@ def test_post_bid_compare_award(
     log_in(solver, live_server, "zhao.lei@example.com")
     solver.goto(f"{live_server}/tasks")
     solver.get_by_label("Keywords").fill("graphene offshore")
-    solver.get_by_role("button", name="Search").click()
+    solver.get_by_role("button", name="Search", exact=True).click()
     expect(solver.get_by_test_id("result-count")).to_have_text("1 task found")
     solver.get_by_role("link", name=TITLE).click()
     solver.get_by_label("Your question").fill("Do you need a CMA-certified salt-spray test report?")
