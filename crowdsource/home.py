@@ -37,13 +37,14 @@ def navigation():
         .order_by(Membership.id)
     ).all()
     organizations = [membership.organization for membership in memberships]
+    managed = authz.managed_centers(current_user)
     return {
         "pending_invitations": pending,
-        "managed_centers": authz.managed_centers(current_user),
+        "managed_centers": managed,
         "organizations": organizations,
         "unread_notifications": unread_count(current_user),
         "is_enterprise": any(m.organization.kind == OrgKind.ENTERPRISE for m in memberships),
-        "todo": todo.count(current_user, organizations),
+        "todo": todo.count(current_user, organizations, managed),
     }
 
 

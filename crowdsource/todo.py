@@ -9,8 +9,8 @@ count the navigation shows beside its "To do" link.
   verification requests, disputes; the admin also the jobs waiting in the outbox.
 
 A person with several roles gets every section that applies. The navigation's count is one
-query (:func:`count`): the actionable market items of the user's own organizations and bids;
-the queues of managers and the admin are counted by their own pages.
+query (:func:`count`): the items of every section but the new tasks, the payouts to request
+(money waiting is not a deadline) and the admin's waiting jobs (the relay empties them).
 
 It reads every package and writes nothing (the read side, like ``stats``).
 """
@@ -23,7 +23,13 @@ from sqlalchemy import orm
 
 from crowdsource import outbox
 from crowdsource.accounts import authz, verification
-from crowdsource.accounts.models import Membership, Organization, OrgKind
+from crowdsource.accounts.models import (
+    Membership,
+    Organization,
+    OrgKind,
+    Verification,
+    VerificationStatus,
+)
 from crowdsource.bids.models import Bid, BidStatus
 from crowdsource.contracts.models import (
     Contract,
@@ -35,7 +41,9 @@ from crowdsource.contracts.models import (
 )
 from crowdsource.db import db, utcnow
 from crowdsource.disputes import services as disputes
+from crowdsource.disputes.models import Dispute, DisputeStatus
 from crowdsource.payments import payouts, statements, transfers
+from crowdsource.payments.models import Funding, FundingStatus, Payout, PayoutStatus
 from crowdsource.tasks import access
 from crowdsource.tasks.models import Task, TaskStatus
 
@@ -43,6 +51,13 @@ from crowdsource.tasks.models import Task, TaskStatus
 NEW_TASK_DAYS = 14
 #: at most this many new tasks are shown
 NEW_TASKS_SHOWN = 10
+#: the cases a manager of the case's center hears (appeals: of the appeal's center)
+DISPUTES_WAITING = [
+    DisputeStatus.OPEN,
+    DisputeStatus.RESPONDED,
+    DisputeStatus.UNDER_REVIEW,
+    DisputeStatus.RULED,
+]
 
 
 @dataclasses.dataclass
@@ -51,6 +66,8 @@ class Roles:
 
     enterprise_ids: list
     agency_ids: list
+    #: the user's other organizations (institutions: a payee of an agency's contract)
+    other_ids: list
     manages: bool
     is_admin: bool
     #: whether the solver's sections apply: an agency's member, someone with skills or bids,
@@ -58,9 +75,9 @@ class Roles:
     bids: bool = True
 
 
-def roles_of(user, organizations=None):
-    """The user's roles; ``organizations`` (their organizations, when already loaded) saves a
-    query."""
+def roles_of(user, organizations=None, managed_centers=None):
+    """The user's roles; ``organizations`` and ``managed_centers`` (when already loaded) save
+    queries."""
     if organizations is None:
         organizations = db.session.scalars(
             sa.select(Organization)
@@ -70,7 +87,10 @@ def roles_of(user, organizations=None):
     return Roles(
         enterprise_ids=[o.id for o in organizations if o.kind == OrgKind.ENTERPRISE],
         agency_ids=[o.id for o in organizations if o.kind == OrgKind.AGENCY],
-        manages=bool(authz.managed_centers(user)),
+        other_ids=[
+            o.id for o in organizations if o.kind not in (OrgKind.ENTERPRISE, OrgKind.AGENCY)
+        ],
+        manages=bool(authz.managed_centers(user) if managed_centers is None else managed_centers),
         is_admin=bool(user.is_admin),
     )
 
@@ -175,13 +195,78 @@ def _deliveries_due(user, roles):
     )
 
 
+def _managers_queues(user, roles):
+    """The managers' queues as SQL (the admin's: all centers), counted for the navigation:
+    the conditions of funding.transfers_to_confirm, payouts.payouts_to_send,
+    verification.queue and disputes.queue (a case of the manager's own party left out)."""
+    centers = authz.managed_center_ids(user)
+    own = roles.enterprise_ids + roles.agency_ids + roles.other_ids
+
+    def in_centers(column):
+        return column.in_(centers) if centers is not None else sa.true()
+
+    transfers_waiting = (
+        sa.select(Funding.id)
+        .join(Milestone, Milestone.id == Funding.milestone_id)
+        .join(Contract, Contract.id == Milestone.contract_id)
+        .where(
+            Funding.status == FundingStatus.PENDING,
+            Funding.provider == "manual",
+            in_centers(Contract.center_id),
+        )
+    )
+    payouts_waiting = (
+        sa.select(Payout.id)
+        .join(Contract, Contract.id == Payout.contract_id)
+        .where(
+            Payout.status == PayoutStatus.REQUESTED,
+            Payout.provider == "manual",
+            in_centers(Contract.center_id),
+        )
+    )
+    verifications_waiting = sa.select(Verification.id).where(
+        Verification.status == VerificationStatus.PENDING,
+        Verification.applicant_id != user.id,
+        in_centers(Verification.center_id),
+        sa.or_(Verification.organization_id.is_(None), Verification.organization_id.not_in(own))
+        if own
+        else sa.true(),
+    )
+    hearing = sa.or_(
+        Dispute.status.in_(DISPUTES_WAITING) & in_centers(Dispute.center_id),
+        (Dispute.status == DisputeStatus.APPEALED) & in_centers(Dispute.appeal_center_id),
+    )
+    party = sa.or_(
+        Contract.solver_id == user.id,
+        sa.func.coalesce(Contract.payee_user_id, 0) == user.id,
+        *(
+            sa.func.coalesce(column, 0).in_(own)
+            for column in (
+                Contract.client_organization_id,
+                Contract.agency_id,
+                Contract.payee_organization_id,
+            )
+        ),
+    )
+    first_ruler = (Dispute.status == DisputeStatus.APPEALED) & (
+        sa.func.coalesce(Dispute.manager_id, 0) == user.id
+    )
+    disputes_waiting = (
+        sa.select(Dispute.id)
+        .join(Contract, Contract.id == Dispute.contract_id)
+        .where(hearing, ~party, ~first_ruler)
+    )
+    return [transfers_waiting, payouts_waiting, verifications_waiting, disputes_waiting]
+
+
 def _counted(query):
     return sa.select(sa.func.count()).select_from(query.order_by(None).subquery()).scalar_subquery()
 
 
-def count(user, organizations=None):
-    """How many market items wait for the user (the navigation's badge): one query."""
-    roles = roles_of(user, organizations)
+def count(user, organizations=None, managed_centers=None):
+    """How many items wait for the user (the navigation's badge): one query (and, for a
+    manager, the one that finds their centers)."""
+    roles = roles_of(user, organizations, managed_centers)
     now = utcnow()
     queries = [_offers_to_sign(user, roles, now), _deliveries_due(user, roles)]
     if roles.enterprise_ids:
@@ -191,6 +276,8 @@ def count(user, organizations=None):
             _payments_due(roles),
             _deliveries_to_accept(roles),
         ]
+    if roles.manages or roles.is_admin:
+        queries += _managers_queues(user, roles)
     total = sa.literal(0)
     for query in queries:
         total = total + _counted(query)

@@ -3,6 +3,7 @@ navigation, and nothing of another organization's."""
 
 import re
 
+from crowdsource.accounts import verification
 from crowdsource.bids import offers
 from crowdsource.contracts.signing import Signer
 from crowdsource.db import transaction
@@ -176,10 +177,51 @@ def test_a_manager_sees_transfers_and_disputes_of_their_centers_only(client, log
     assert cases[0][1].startswith("/disputes/")
     assert section(page, "verifications") == []
     assert section(page, "jobs") is None  # the admin's
+    assert todo_count(page) == 2
 
     page = home(client, login, people.managers["zibo"])
     assert section(page, "transfers") == [] and section(page, "disputes") == []
     assert number not in page
+    assert todo_count(page) == 0
+
+
+def test_a_manager_sees_the_verification_requests_of_their_centers(
+    client, login, people, make_user
+):
+    applicant = make_user(name="Zhao Min", real_name_verified=False)
+    with transaction():
+        verification.apply_as_person(
+            applicant, "赵敏", "11010519491231002X", people.centers["qingdao"].id
+        )
+
+    page = home(client, login, people.managers["qingdao"])
+    requests = section(page, "verifications")
+    assert len(requests) == 1 and requests[0][1].startswith("/verifications/")
+    assert todo_count(page) == 1
+
+    page = home(client, login, people.managers["zibo"])
+    assert section(page, "verifications") == [] and todo_count(page) == 0
+
+
+def test_a_manager_who_is_also_of_the_enterprise_sees_both_but_not_their_own_partys_case(
+    client, login, people, case, add_member
+):
+    manager = people.managers["qingdao"]
+    add_member(manager, people.enterprise)
+    with transaction():
+        funding.start_funding(people.owner, case.second)
+        disputes.open_dispute(people.owner, case.milestone.id, "The result does not work.")
+
+    page = home(client, login, manager)
+
+    # as the enterprise's member: the transfer is also reported on its side as a payment
+    # not yet due (the first milestone is not settled), so only the managers' queue lists it
+    assert section(page, "transfers") == [
+        (f"{case.contract.number} · {case.second.title}", "/manage/payments")
+    ]
+    assert section(page, "disputes") == []  # a party cannot hear the case
+    assert section(page, "bids") == [] and section(page, "accept") == []
+    assert todo_count(page) == 1
 
 
 def test_the_admin_sees_the_consoles_queues(client, login, people, case):
@@ -193,6 +235,8 @@ def test_the_admin_sees_the_consoles_queues(client, login, people, case):
     ]
     assert 'data-testid="todo-jobs"' in page and "/admin/jobs" in page
     assert section(page, "payouts-to-send") == []
+    assert section(page, "disputes") == [] and section(page, "verifications") == []
+    assert todo_count(page) == 1
 
 
 def test_visitors_keep_the_public_home_and_are_sent_to_log_in_for_home(client):
