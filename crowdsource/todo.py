@@ -4,7 +4,7 @@ count the navigation shows beside its "To do" link.
 - enterprise member: bids to review, offers waiting for the winner's signature, payments due
   (overdue first), deliveries to accept (with their automatic-release date);
 - solver and agency member: offers to sign, deliveries due, payouts to request, and new tasks
-  that match their skills;
+  that match their skills or saved searches;
 - center manager (and the admin): transfers to confirm (reported ones first), payouts to send,
   verification requests, disputes; the admin also the jobs waiting in the outbox.
 
@@ -44,7 +44,8 @@ from crowdsource.disputes import services as disputes
 from crowdsource.disputes.models import Dispute, DisputeStatus
 from crowdsource.payments import payouts, statements, transfers
 from crowdsource.payments.models import Funding, FundingStatus, Payout, PayoutStatus
-from crowdsource.tasks import access
+from crowdsource.searches import services as searches
+from crowdsource.tasks import access, listing
 from crowdsource.tasks.models import Task, TaskStatus
 
 #: how recent a task must be to be "new" on a solver's home page
@@ -287,29 +288,47 @@ def count(user, organizations=None, managed_centers=None):
 # --- the page ----------------------------------------------------------------------------------
 
 
+def _saved_search_matches(user, since):
+    """Ids of the tasks published since ``since`` that one of the user's saved searches finds
+    (run through the task list's own filters, as their digests are)."""
+    found = set()
+    user_searches = searches.searches_of(user)
+    if not user_searches:
+        return found
+    choices = searches.center_choices()
+    for search in user_searches:
+        form = searches.filter_form(search.arguments, choices)
+        query = listing.filtered_tasks(user, form).where(Task.published_at >= since)
+        found.update(db.session.scalars(query.with_only_columns(Task.id).limit(200)))
+    return found
+
+
 def _matching_tasks(user, roles, now):
     """Open tasks published in the last NEW_TASK_DAYS that the user may see, not of their own
-    organizations, which ask for one of the user's skills; the newest open tasks when the
-    user has named no skill. Returns (tasks, matched_by_skills)."""
-    own = roles.enterprise_ids + roles.agency_ids
+    organizations, which ask for one of the user's skills or which one of their saved searches
+    finds; the newest such tasks when the user has named no skill and saved no search.
+    Returns (tasks, matched)."""
+    own = roles.enterprise_ids + roles.agency_ids + roles.other_ids
+    since = now - dt.timedelta(days=NEW_TASK_DAYS)
     query = (
         sa.select(Task)
         .where(
             access.visible_condition(user),
             Task.status == TaskStatus.OPEN,
             Task.bid_deadline > now,
-            Task.published_at >= now - dt.timedelta(days=NEW_TASK_DAYS),
+            Task.published_at >= since,
             Task.organization_id.not_in(own) if own else sa.true(),
         )
         .order_by(Task.published_at.desc(), Task.id.desc())
     )
     skills = {skill.casefold() for skill in (user.skills or [])}
-    if not skills:
+    searched = _saved_search_matches(user, since)
+    if not skills and not searched:
         return db.session.scalars(query.limit(NEW_TASKS_SHOWN)).all(), False
     matching = [
         task
         for task in db.session.scalars(query.limit(200))
-        if skills & {skill.casefold() for skill in (task.skills or [])}
+        if task.id in searched or skills & {skill.casefold() for skill in (task.skills or [])}
     ]
     return matching[:NEW_TASKS_SHOWN], True
 

@@ -123,10 +123,24 @@ def test_the_solver_sees_offers_to_sign_deliveries_due_payouts_and_matching_task
         page, "new-tasks"
     )
     assert "Kiln accounting" not in page
-    assert "New tasks matching your skills" in page
+    assert "New tasks for your skills and searches" in page
     assert todo_count(page) == 2
     assert section(page, "bids") is None  # no enterprise
     assert "Agency contract" not in page
+
+
+def test_a_saved_search_finds_new_tasks_for_a_solver_without_skills(
+    client, login, people, make_task
+):
+    make_task(people.zibo_owner, people.zibo_enterprise, title="Glaze robot", skills=["ERP"])
+    make_task(people.zibo_owner, people.zibo_enterprise, title="Kiln sensors", skills=["ERP"])
+    login(people.solver)
+    assert client.get("/home").get_data(as_text=True).count('data-testid="todo-task"') == 2
+    client.post("/searches", data={"q": "glaze"})
+
+    page = home(client, login, people.solver)
+
+    assert [text for text, _ in section(page, "new-tasks")] == ["Glaze robot"]
 
 
 def _task_id(page, title):
