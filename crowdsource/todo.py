@@ -72,7 +72,7 @@ class Roles:
     manages: bool
     is_admin: bool
     #: whether the solver's sections apply: an agency's member, someone with skills or bids,
-    #: or anyone not acting for an enterprise
+    #: or anyone neither of an enterprise nor a manager
     bids: bool = True
 
 
@@ -367,7 +367,7 @@ def sections(user):
     roles.bids = bool(
         roles.agency_ids
         or user.skills
-        or not roles.enterprise_ids
+        or not (roles.enterprise_ids or roles.manages or roles.is_admin)
         or db.session.scalar(sa.select(sa.exists().where(Bid.bidder_id == user.id)))
     )
     shown["offers_to_sign"] = db.session.scalars(_offers_to_sign(user, roles, now)).all()

@@ -191,6 +191,8 @@ def test_a_manager_sees_transfers_and_disputes_of_their_centers_only(client, log
     assert cases[0][1].startswith("/disputes/")
     assert section(page, "verifications") == []
     assert section(page, "jobs") is None  # the admin's
+    assert "response due" in page
+    assert section(page, "new-tasks") is None  # a manager who bids for nothing
     assert todo_count(page) == 2
 
     page = home(client, login, people.managers["zibo"])
