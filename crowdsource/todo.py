@@ -370,10 +370,12 @@ def sections(user):
         or not (roles.enterprise_ids or roles.manages or roles.is_admin)
         or db.session.scalar(sa.select(sa.exists().where(Bid.bidder_id == user.id)))
     )
-    shown["offers_to_sign"] = db.session.scalars(_offers_to_sign(user, roles, now)).all()
-    shown["deliveries_due"] = db.session.scalars(_deliveries_due(user, roles)).all()
+    if roles.bids:
+        shown["offers_to_sign"] = db.session.scalars(_offers_to_sign(user, roles, now)).all()
+        shown["deliveries_due"] = db.session.scalars(_deliveries_due(user, roles)).all()
+        shown["new_tasks"], shown["tasks_match_skills"] = _matching_tasks(user, roles, now)
+    # an enterprise's refund is money to request too
     shown["payouts"] = _available_payouts(user)
-    shown["new_tasks"], shown["tasks_match_skills"] = _matching_tasks(user, roles, now)
     if roles.manages or roles.is_admin:
         shown["transfers"] = transfers.queue(user, now)
         shown["payouts_to_send"] = payouts.payouts_to_send(user)
