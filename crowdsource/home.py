@@ -2,8 +2,9 @@
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template, request, session
-from flask_login import current_user
+from flask_login import current_user, login_required
 
+from crowdsource import todo
 from crowdsource.accounts import authz, services
 from crowdsource.accounts.models import Invitation, InvitationStatus, Membership, OrgKind
 from crowdsource.db import db, transaction
@@ -22,6 +23,7 @@ def navigation():
             "organizations": [],
             "unread_notifications": 0,
             "is_enterprise": False,
+            "todo": 0,
         }
     pending = db.session.scalar(
         sa.select(sa.func.count(Invitation.id)).filter_by(
@@ -34,18 +36,28 @@ def navigation():
         .options(sa.orm.joinedload(Membership.organization))
         .order_by(Membership.id)
     ).all()
+    organizations = [membership.organization for membership in memberships]
+    managed = authz.managed_centers(current_user)
     return {
         "pending_invitations": pending,
-        "managed_centers": authz.managed_centers(current_user),
-        "organizations": [membership.organization for membership in memberships],
+        "managed_centers": managed,
+        "organizations": organizations,
         "unread_notifications": unread_count(current_user),
         "is_enterprise": any(m.organization.kind == OrgKind.ENTERPRISE for m in memberships),
+        "todo": todo.count(current_user, organizations, managed),
     }
 
 
 @bp.get("/")
 def index():
     return render_template("home.html")
+
+
+@bp.get("/home")
+@login_required
+def todo_list():
+    """The signed-in user's to-do list, a section per role (the public home stays at /)."""
+    return render_template("todo.html", **todo.sections(current_user))
 
 
 @bp.post("/language")
