@@ -7,8 +7,6 @@ contract's pre-contract record, which those who may see the contract read.
 Each person's unread count is the messages by others since they last opened the
 conversation."""
 
-import pathlib
-
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
@@ -22,8 +20,7 @@ from crowdsource.db import db, utcnow
 from crowdsource.errors import DomainError, NotAllowed, NotFound
 from crowdsource.notifications.models import Kind
 from crowdsource.notifications.services import notify
-from crowdsource.tasks import access
-from crowdsource.tasks.attachments import ALLOWED
+from crowdsource.tasks import access, attachments
 
 MAX_BODY = 10_000
 #: the bid states in which its two sides write to each other
@@ -82,17 +79,12 @@ def post(actor, bid, body, file_storages, now=None):
     db.session.add(message)
     db.session.flush()
     for storage in checked:
-        extension = pathlib.PurePath(storage.filename).suffix.lower().lstrip(".")
-        size = uploads.size(storage.stream)
         db.session.add(
             BidFile(
                 message_id=message.id,
-                original_name=pathlib.PurePath(storage.filename).name[:255],
-                stored_name=uploads.store(storage, extension),
-                content_type=ALLOWED[extension][0],
-                size=size,
                 uploaded_by_id=actor.id,
                 created_at=now,
+                **attachments.store(storage).columns(),
             )
         )
     mark_read(actor, bid, now)

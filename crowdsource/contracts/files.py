@@ -11,7 +11,8 @@ from crowdsource.contracts import services
 from crowdsource.contracts.models import ContractFile
 from crowdsource.db import db
 from crowdsource.errors import DomainError, NotFound
-from crowdsource.tasks.attachments import ALLOWED, problem
+from crowdsource.tasks import attachments
+from crowdsource.tasks.attachments import problem
 
 MAX_FILES = 10
 #: types a browser shows by itself: images in the page, PDFs in its viewer
@@ -51,19 +52,13 @@ def attach(actor, contract, file_storages, delivery=None, message=None, dispute_
     is removed again."""
     stored = []
     for storage in check(file_storages):
-        extension = pathlib.PurePath(storage.filename).suffix.lower().lstrip(".")
-        size = uploads.size(storage.stream)
-        stored_name = uploads.store(storage, extension)
         record = ContractFile(
             contract_id=contract.id,
             delivery_id=getattr(delivery, "id", None),
             message_id=getattr(message, "id", None),
             dispute_entry_id=getattr(dispute_entry, "id", None),
-            original_name=pathlib.PurePath(storage.filename).name[:255],
-            stored_name=stored_name,
-            content_type=ALLOWED[extension][0],
-            size=size,
             uploaded_by_id=actor.id,
+            **attachments.store(storage).columns(),
         )
         db.session.add(record)
         stored.append(record)

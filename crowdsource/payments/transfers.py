@@ -43,7 +43,8 @@ from crowdsource.payments.models import (
     TransferReport,
     TransferReportStatus,
 )
-from crowdsource.tasks.attachments import ALLOWED, problem
+from crowdsource.tasks import attachments
+from crowdsource.tasks.attachments import problem
 
 #: what a receipt may be: a scan or photo, or the bank's PDF
 RECEIPT_TYPES = ("pdf", "png", "jpg", "jpeg")
@@ -162,7 +163,6 @@ def _check_receipt(storage):
         reason = _l("Attach the receipt as a PDF or an image (PNG, JPEG).")
     if reason:
         raise DomainError(reason, field="receipt")
-    return extension
 
 
 def report_transfer(actor, funding_row, amount_fen, transferred_on, receipt, now=None):
@@ -176,7 +176,7 @@ def report_transfer(actor, funding_row, amount_fen, transferred_on, receipt, now
     refusal = report_refusal(actor, funding_row)
     if refusal is not None and isinstance(refusal, NotAllowed):
         raise refusal
-    extension = _check_receipt(receipt)
+    _check_receipt(receipt)
     if transferred_on > local_date(now):
         raise DomainError(
             _l("The date of the transfer cannot be in the future."), field="transferred_on"
@@ -190,14 +190,15 @@ def report_transfer(actor, funding_row, amount_fen, transferred_on, receipt, now
     if waiting is not None:
         transition(waiting, TransferReportStatus.REPLACED, TRANSFER_REPORT_MOVES, actor=actor)
         db.session.flush()
+    stored = attachments.store(receipt)
     report = TransferReport(
         funding_id=funding_row.id,
         amount_fen=amount_fen,
         transferred_on=transferred_on,
-        receipt_name=pathlib.PurePath(receipt.filename).name[:255],
-        receipt_stored_name=uploads.store(receipt, extension),
-        receipt_content_type=ALLOWED[extension][0],
-        receipt_size=uploads.size(receipt.stream),
+        receipt_name=stored.original_name,
+        receipt_stored_name=stored.stored_name,
+        receipt_content_type=stored.content_type,
+        receipt_size=stored.size,
         reported_by_id=actor.id,
         reported_at=now,
     )

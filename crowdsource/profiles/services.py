@@ -8,8 +8,6 @@ and type, never its files: a portfolio item carries only the files uploaded to i
 public like the profile. Uploads follow the rules and storage of contract files.
 """
 
-import pathlib
-
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
@@ -24,7 +22,7 @@ from crowdsource.errors import Conflict, DomainError, NotAllowed
 from crowdsource.notifications.models import Kind
 from crowdsource.notifications.services import notify
 from crowdsource.profiles.models import IMAGE_TYPES, Certification, PortfolioFile, PortfolioItem
-from crowdsource.tasks.attachments import ALLOWED
+from crowdsource.tasks import attachments
 
 MAX_ITEMS = 50
 MAX_FILES_PER_ITEM = 10
@@ -131,17 +129,8 @@ def add_files(actor, item, file_storages):
             _l("An item has at most %(count)d files.", count=MAX_FILES_PER_ITEM), field="files"
         )
     for storage in checked:
-        name = pathlib.PurePath(storage.filename)
-        extension = name.suffix.lower().lstrip(".")
-        size = uploads.size(storage.stream)
         item.files.append(
-            PortfolioFile(
-                original_name=name.name[:255],
-                stored_name=uploads.store(storage, extension),
-                content_type=ALLOWED[extension][0],
-                size=size,
-                uploaded_by_id=actor.id,
-            )
+            PortfolioFile(uploaded_by_id=actor.id, **attachments.store(storage).columns())
         )
     db.session.flush()
 
@@ -299,11 +288,10 @@ def add_certification(actor, owner, name, issuer, year, file_storage=None):
     )
     checked = contract_files.check([file_storage] if file_storage else [])
     for storage in checked:
-        path = pathlib.PurePath(storage.filename)
-        extension = path.suffix.lower().lstrip(".")
-        certification.original_name = path.name[:255]
-        certification.stored_name = uploads.store(storage, extension)
-        certification.content_type = ALLOWED[extension][0]
+        stored = attachments.store(storage)
+        certification.original_name = stored.original_name
+        certification.stored_name = stored.stored_name
+        certification.content_type = stored.content_type
     db.session.add(certification)
     db.session.flush()
     return certification

@@ -1,6 +1,7 @@
 """Task attachments: checked for type (by name and by content) and size, stored outside the
 static folder under generated names, served only as downloads to users allowed to see them."""
 
+import dataclasses
 import pathlib
 import zipfile
 
@@ -61,6 +62,33 @@ def problem(filename, stream):
     return None
 
 
+@dataclasses.dataclass(frozen=True)
+class Stored:
+    """An upload written to the uploads folder: the columns every file record keeps."""
+
+    original_name: str
+    stored_name: str
+    content_type: str
+    size: int
+
+    def columns(self):
+        return dataclasses.asdict(self)
+
+
+def store(file_storage):
+    """Write a checked upload (see :func:`problem`) under a generated name; the file is removed
+    again if the transaction rolls back."""
+    name = pathlib.PurePath(file_storage.filename)
+    extension = name.suffix.lower().lstrip(".")
+    size = uploads.size(file_storage.stream)
+    return Stored(
+        original_name=name.name[:255],
+        stored_name=uploads.store(file_storage, extension),
+        content_type=ALLOWED[extension][0],
+        size=size,
+    )
+
+
 def add(actor, task, file_storage):
     """Attach an uploaded file to a draft or open task of the actor's organization. The file
     written for a transaction that rolls back is removed again."""
@@ -70,16 +98,8 @@ def add(actor, task, file_storage):
     reason = problem(file_storage.filename, file_storage.stream)
     if reason:
         raise DomainError(reason, field="file")
-    extension = pathlib.PurePath(file_storage.filename).suffix.lower().lstrip(".")
-    size = uploads.size(file_storage.stream)
-    stored_name = uploads.store(file_storage, extension)
     attachment = TaskAttachment(
-        task_id=task.id,
-        original_name=pathlib.PurePath(file_storage.filename).name[:255],
-        stored_name=stored_name,
-        content_type=ALLOWED[extension][0],
-        size=size,
-        uploaded_by_id=actor.id,
+        task_id=task.id, uploaded_by_id=actor.id, **store(file_storage).columns()
     )
     db.session.add(attachment)
     db.session.flush()
