@@ -357,6 +357,11 @@ class Organization(db.Model):
     )
 
     @property
+    def members(self):
+        """The people of the organization, in the order they joined."""
+        return [membership.user for membership in self.memberships]
+
+    @property
     def real_name_verified(self):
         return self.real_name_verified_at is not None
 

@@ -88,10 +88,7 @@ def post(actor, bid, body, file_storages, now=None):
             )
         )
     mark_read(actor, bid, now)
-    if bids.is_bidder(actor, bid):
-        others = [membership.user for membership in bid.task.organization.memberships]
-    else:
-        others = bid.bidder_side
+    others = bid.task.organization.members if bids.is_bidder(actor, bid) else bid.bidder_side
     notify(
         [person for person in others if person.id != actor.id],
         Kind.BID_MESSAGE,

@@ -135,7 +135,7 @@ class Bid(db.Model):
         member of the agency (they are all told what happens to it)."""
         people = [self.bidder]
         if self.agency is not None:
-            people += [membership.user for membership in self.agency.memberships]
+            people += self.agency.members
         return people
 
     @property

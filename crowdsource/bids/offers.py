@@ -40,10 +40,6 @@ def _link(offer):
     return f"/offers/{offer.id}"
 
 
-def _members(organization):
-    return [membership.user for membership in organization.memberships]
-
-
 def open_offer_of(task):
     """The task's open offer, or None."""
     return db.session.scalar(
@@ -203,7 +199,7 @@ def accept_offer(signer, offer, now=None):
     link = f"/contracts/{contract.id}"
     notify(bid.bidder_side, Kind.BID_AWARDED, link, task, task=task.title, number=contract.number)
     notify(
-        _members(task.organization),
+        task.organization.members,
         Kind.OFFER_ACCEPTED,
         link,
         task,
@@ -243,7 +239,7 @@ def decline_offer(actor, offer, reason, now=None):
     transition(bid, BidStatus.DECLINED, BID_MOVES, actor=actor, reason=reason)
     task = offer.task
     notify(
-        _members(task.organization),
+        task.organization.members,
         Kind.OFFER_DECLINED,
         _link(offer),
         task,
@@ -289,7 +285,7 @@ def _lapse(offer, now):
     bid = relock(offer.bid)
     transition(bid, BidStatus.LAPSED, BID_MOVES, actor=SYSTEM)
     task = offer.task
-    people = _members(task.organization) + bid.bidder_side
+    people = task.organization.members + bid.bidder_side
     notify(people, Kind.OFFER_EXPIRED, _link(offer), task, task=task.title, bidder=bid.bidder_name)
 
 

@@ -157,7 +157,7 @@ def place_bid(actor, task, details, now=None):
             field="price",
         ) from None
     _set_milestones(bid, details.milestones)
-    members = [membership.user for membership in task.organization.memberships]
+    members = task.organization.members
     notify(
         members,
         Kind.BID_SUBMITTED,

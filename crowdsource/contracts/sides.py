@@ -16,12 +16,12 @@ def solver_side(contract):
     agency's members."""
     people = [contract.solver]
     if contract.agency is not None:
-        people += [membership.user for membership in contract.agency.memberships]
+        people += contract.agency.members
     return people
 
 
 def client_side(contract):
-    return [membership.user for membership in contract.client_organization.memberships]
+    return contract.client_organization.members
 
 
 def side_of(user, contract):

@@ -27,7 +27,7 @@ def ask(actor, task, body, now=None):
     question = Question(task_id=task.id, asker_id=actor.id, body=body, created_at=now or utcnow())
     db.session.add(question)
     db.session.flush()
-    members = [membership.user for membership in task.organization.memberships]
+    members = task.organization.members
     notify(
         members,
         Kind.QUESTION_ASKED,

@@ -384,10 +384,6 @@ def _live_bids(task):
     return list(db.session.scalars(query.order_by(Bid.id)))
 
 
-def _members(organization):
-    return [membership.user for membership in organization.memberships]
-
-
 def _link(task):
     return f"/tasks/{task.id}"
 
@@ -401,10 +397,10 @@ def end_bidding(task, now, actor):
     transition(task, target, TASK_MOVES, actor=actor)
     task.ended_at = now
     if target == TaskStatus.CLOSED:
-        people = _members(task.organization) + [p for bid in bids for p in bid.bidder_side]
+        people = task.organization.members + [p for bid in bids for p in bid.bidder_side]
         notify(people, Kind.BIDDING_CLOSED, _link(task), task, task=task.title)
     else:
-        notify(_members(task.organization), Kind.TASK_EXPIRED, _link(task), task, task=task.title)
+        notify(task.organization.members, Kind.TASK_EXPIRED, _link(task), task, task=task.title)
     db.session.flush()
     return target
 
